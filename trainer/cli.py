@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ train_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 export_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
-class Device(str, Enum):
+class Device(StrEnum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
@@ -74,7 +74,7 @@ def train(
         raise fail(str(exc)) from None
 
 
-class Exporter(str, Enum):
+class Exporter(StrEnum):
     dynamo = "dynamo"
     legacy = "legacy"
 

@@ -328,7 +328,8 @@ def export(opts: ExportOptions) -> list[dict]:
         )
     if parity["max_abs_diff"] > MAX_TOLERANCE:
         raise ExportError(
-            f"max |diff| {parity['max_abs_diff']:.2e} exceeds {MAX_TOLERANCE:g}; nothing was written"
+            f"max |diff| {parity['max_abs_diff']:.2e} exceeds {MAX_TOLERANCE:g}; "
+            "nothing was written"
         )
     parity.update(provider="cpu", dynamic_batches_run=batches, tolerance=MAX_TOLERANCE)
     files = {"float32": (float_bytes, parity)}
