@@ -8,6 +8,7 @@ the official label counts and pixel md5s before they are put in place.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import os
@@ -131,6 +132,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes at protocol 2; runs no code
     }
 
     def find_class(self, module: str, name: str):
@@ -140,6 +142,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
             )
         if name == "_reconstruct":
             return np._core.multiarray._reconstruct
+        if module == "_codecs":
+            return codecs.encode
         return getattr(np, name)
 
 

@@ -1,0 +1,94 @@
+"""Shared fixtures: the real MNIST set, a small trained checkpoint and its ONNX export."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run_cli(name: str, *args, cwd: Path | None = None, env: dict | None = None, timeout=600):
+    """Run one of the project's console scripts as a real subprocess."""
+    return subprocess.run(
+        [str(BIN / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result, code: int | None = None) -> str:
+    """A user's mistake: non-zero exit, one `error:` line on stderr, no traceback."""
+    assert result.returncode != 0, result.stdout
+    if code is not None:
+        assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error: "), result.stderr
+    return lines[-1]
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    from trainer.data import default_data_dir, ensure_mnist
+
+    data_dir = default_data_dir().resolve()
+    ensure_mnist(data_dir)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir):
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    raw = raw_dir(mnist_dir)
+    return read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
+
+
+@pytest.fixture(scope="session")
+def small_checkpoint(mnist_dir, tmp_path_factory) -> Path:
+    """Digit trained for one epoch on 6,000 images (about 95 % test accuracy)."""
+    from trainer.train import Run, TrainConfig, train
+
+    out = tmp_path_factory.mktemp("small") / "digit.pth"
+    train(TrainConfig(epochs=1, limit=6000), Run(data_dir=mnist_dir, out=out, progress=False))
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_onnx(small_checkpoint, mnist_dir) -> Path:
+    from trainer.export import ExportOptions, export
+
+    out = small_checkpoint.with_suffix(".onnx")
+    export(ExportOptions(checkpoint=small_checkpoint, out=out, int8=True, data_dir=mnist_dir))
+    return out
+
+
+@pytest.fixture(scope="session")
+def shipped_model() -> Path:
+    path = ROOT / "exported" / "digit.onnx"
+    assert path.is_file(), "exported/digit.onnx is part of the repository"
+    return path
+
+
+@pytest.fixture
+def digit_image(mnist_test):
+    """One MNIST test digit as a photo-like RGB Pillow image, and its label."""
+    import io
+
+    from PIL import Image
+
+    from benchmarks.photolike import photo_like
+
+    images, labels = mnist_test
+    data = photo_like(images[0], np.random.default_rng(0), "png")
+    return Image.open(io.BytesIO(data)).convert("RGB"), int(labels[0])
