@@ -15,7 +15,11 @@ from PIL import Image, ImageFilter
 
 KINDS = ("png", "jpeg", "rgba", "exif")
 # EXIF orientation -> how the upright image is stored (ImageOps.exif_transpose undoes it)
-STORED = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+STORED = {
+    3: Image.Transpose.ROTATE_180,
+    6: Image.Transpose.ROTATE_90,
+    8: Image.Transpose.ROTATE_270,
+}
 
 
 def photo_like(digit: np.ndarray, rng: np.random.Generator, kind: str) -> bytes:
@@ -31,7 +35,9 @@ def photo_like(digit: np.ndarray, rng: np.random.Generator, kind: str) -> bytes:
 
     blur = float(rng.uniform(0.0, 1.5)) * side / 56
     if blur > 0.3:
-        grey = Image.fromarray((alpha * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(blur))
+        grey = Image.fromarray((alpha * 255).astype(np.uint8)).filter(
+            ImageFilter.GaussianBlur(blur)
+        )
         alpha = np.asarray(grey, np.float32) / 255.0
     paper = np.array([235, 230, 215]) + rng.integers(-25, 20, 3)
     pen = np.array([30, 35, 70]) + rng.integers(-25, 40, 3)

@@ -39,7 +39,9 @@ def expand(args: list[str]) -> list[tuple[str, str | None]]:
         path = Path(arg)
         if path.is_dir():
             images = sorted(
-                str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                str(p)
+                for p in path.rglob("*")
+                if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
             )
             found += [(p, None) for p in images] or [(arg, "no images in this folder")]
         elif path.exists():
@@ -69,7 +71,9 @@ def infer(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
     model: Annotated[
         Path | None,
-        typer.Option(help="ONNX model (default: the one shipped in exported/).", show_default=False),
+        typer.Option(
+            help="ONNX model (default: the one shipped in exported/).", show_default=False
+        ),
     ] = None,
     provider: Annotated[Provider, typer.Option(help="Execution provider.")] = Provider.auto,
     mode: Annotated[

@@ -89,7 +89,7 @@ def _from_array(array: np.ndarray) -> Image.Image:
     if a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
     if a.ndim == 2 and a.dtype != np.uint8:
-        return Image.fromarray(a.astype(np.float32), mode="F")
+        return Image.fromarray(a.astype(np.float32))
     if a.dtype != np.uint8:
         scale = 255.0 if float(np.nanmax(a)) <= 1.0 else 1.0
         a = np.clip(a.astype(np.float64) * scale, 0, 255).astype(np.uint8)
@@ -195,7 +195,7 @@ def background(grey: np.ndarray, cells: int = 8) -> np.ndarray | float:
     )
     padded = np.pad(grid, 1, mode="edge")
     grid = np.min([padded[i : i + cells, j : j + cells] for i in range(3) for j in range(3)], 0)
-    surface = Image.fromarray(grid, mode="F").resize((w, h), Image.Resampling.BILINEAR)
+    surface = Image.fromarray(grid).resize((w, h), Image.Resampling.BILINEAR)
     return np.asarray(surface, dtype=np.float32)
 
 
@@ -238,7 +238,7 @@ def frame_digit(ink: np.ndarray) -> np.ndarray:
     h, w = crop.shape
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    digit = np.asarray(Image.fromarray(crop, mode="F").resize(size, resample), dtype=np.float32)
+    digit = np.asarray(Image.fromarray(crop).resize(size, resample), dtype=np.float32)
     return centre_by_mass(np.clip(digit, 0.0, 1.0))
 
 

@@ -7,6 +7,8 @@ what actually runs, and only the latter is trusted.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import warnings
@@ -126,12 +128,17 @@ def _session_on(ort, model, name: str, config: SessionConfig):
             + (f"; for {name} install onnxruntime-gpu" if name != "cpu" else "")
         )
     if name != "cpu" and hasattr(ort, "preload_dlls"):
-        try:  # CUDA and cuDNN from pip's nvidia-* wheels, where they are installed
-            ort.preload_dlls()
-        except Exception:
-            pass
+        # CUDA and cuDNN from pip's nvidia-* wheels, where installed; it prints what it misses,
+        # which must not reach a --json stdout: a missing library shows as the provider failing.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                ort.preload_dlls()
+            except Exception:
+                pass
     providers = [(wanted, config.provider_options)] if name != "cpu" else []
     providers.append("CPUExecutionProvider")
+    if name != "cpu":  # a provider that fails to load logs screenfuls; our error says it in one line
+        ort.set_default_logger_severity(4)
     try:
         session = ort.InferenceSession(
             model if isinstance(model, bytes) else str(model),
@@ -140,10 +147,13 @@ def _session_on(ort, model, name: str, config: SessionConfig):
         )
     except Exception as exc:
         raise ModelError(f"ONNX Runtime cannot load the model: {_first_line(exc)}") from exc
+    finally:
+        ort.set_default_logger_severity(2)
     if session.get_providers()[0] != wanted:
         raise ProviderError(
-            f"provider {name} was asked for but does not run the session (no usable GPU or "
-            f"CUDA libraries?): {describe_ort()}"
+            f"provider {name} was asked for but does not run the session (no usable GPU, or the "
+            "CUDA and cuDNN libraries are missing: pip install 'onnxruntime-gpu[cuda,cudnn]'): "
+            f"{describe_ort()}"
         )
     return session
 

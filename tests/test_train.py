@@ -51,7 +51,9 @@ def test_short_training_lowers_the_loss_and_writes_its_report(mnist_dir, tmp_pat
     assert history[1]["train_loss"] < history[0]["train_loss"]
     assert history[-1]["test_accuracy"] > 0.85
     saved = json.loads(out.with_suffix(".metrics.json").read_text())
-    assert len(saved["confusion_matrix"]) == 10 and sum(map(sum, saved["confusion_matrix"])) == 10000
+    assert (
+        len(saved["confusion_matrix"]) == 10 and sum(map(sum, saved["confusion_matrix"])) == 10000
+    )
     assert len(saved["per_class_accuracy"]) == 10
     assert out.with_suffix(".curves.png").read_bytes().startswith(b"\x89PNG")
     state = load_checkpoint(out)
