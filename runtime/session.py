@@ -137,7 +137,7 @@ def _session_on(ort, model, name: str, config: SessionConfig):
                 pass
     providers = [(wanted, config.provider_options)] if name != "cpu" else []
     providers.append("CPUExecutionProvider")
-    if name != "cpu":  # a provider that fails to load logs screenfuls; our error says it in one line
+    if name != "cpu":  # a provider failing to load logs screenfuls; our error says it in a line
         ort.set_default_logger_severity(4)
     try:
         session = ort.InferenceSession(
