@@ -141,3 +141,7 @@ def visualise(folder: Path, result, predictor, used: set[str]) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     render(open_image(result.path), result, predictor.norm).save(tmp, format="PNG")
     os.replace(tmp, target)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,465 @@
+"""PyTorch against ONNX Runtime on the Digit model, side by side, each backend in its own process.
+
+    python benchmarks/latency.py [--providers cpu,cuda] [--batch-sizes 1,8,64,256,1024]
+                                 [--quick] [--json OUT] [--plot OUT.png]
+
+Each backend runs in a subprocess of its own (ONNX Runtime's worker threads would slow down
+anything timed beside them), warms up, then is timed with time.perf_counter (synchronised on
+CUDA). Prints a Markdown report: latency percentiles, throughput, speed-up over PyTorch eager on
+the same device, achieved GFLOP/s against a float32 matrix-product ceiling measured in the same
+run, load time and peak memory, preprocessing cost and cold-process end-to-end figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOP_PER_IMAGE = 2 * 1_331_080  # multiply-adds of conv1, conv2, fc1, fc2, counted twice
+MODEL = ROOT / "exported" / "digit.onnx"
+INT8_MODEL = ROOT / "exported" / "digit.int8.onnx"
+FP16_MODEL = ROOT / "exported" / "digit.float16.onnx"
+CHECKPOINT = ROOT / "exported" / "digit.pth"
+SAMPLES = ROOT / "exported" / "samples"
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers: each runs in its own process and prints one JSON object
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_runs(run, batch_sizes, make_input, runs: int, warmup: int, budget_s: float) -> dict:
+    """Per batch size: warm up, then time `run(x)` up to `runs` times or `budget_s` seconds."""
+    rows = {}
+    for batch in batch_sizes:
+        x = make_input(batch)
+        for _ in range(warmup):
+            run(x)
+        times = []
+        deadline = time.perf_counter() + budget_s
+        while len(times) < runs and (len(times) < 5 or time.perf_counter() < deadline):
+            t0 = time.perf_counter()
+            run(x)
+            times.append(time.perf_counter() - t0)
+        rows[batch] = summarise(times, batch)
+    return rows
+
+
+def summarise(times: list[float], batch: int) -> dict:
+    ordered = sorted(times)
+
+    def pct(p):
+        return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    mean = statistics.fmean(times)
+    return {
+        "runs": len(times),
+        "p50_ms": pct(50),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "images_per_s": batch / mean,
+        "gflops": batch * FLOP_PER_IMAGE / mean / 1e9,
+    }
+
+
+def worker_torch(args) -> dict:
+    t0 = time.perf_counter()
+    import torch
+
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+
+    device = torch.device(args.device)
+    model = model_from_checkpoint(load_checkpoint(CHECKPOINT)).to(device)
+    if args.compile:
+        model = torch.compile(model)
+    load_s = time.perf_counter() - t0
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    @torch.inference_mode()
+    def run(x):
+        out = model(x)
+        sync()
+        return out
+
+    def make(batch):
+        return torch.randn(batch, 1, 28, 28, device=device)
+
+    rows = time_runs(run, args.batch_sizes, make, args.runs, args.warmup, args.budget)
+    return {"load_s": load_s, "peak_rss_mb": peak_rss_mb(), "batches": rows,
+            "threads": torch.get_num_threads()}  # fmt: skip
+
+
+def worker_ort(args) -> dict:
+    t0 = time.perf_counter()
+    import numpy as np
+    import onnxruntime as ort
+
+    from runtime.session import INPUT_NAME, OUTPUT_NAME, SessionConfig, create_session
+
+    if args.defaults:  # ONNX Runtime's own defaults, to show what the tuning buys
+        providers = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider"]}
+        session = ort.InferenceSession(str(args.model), providers=providers[args.device])
+    else:
+        config = SessionConfig(threads=args.threads, spinning=not args.no_spinning)
+        session, _ = create_session(args.model, args.device, config)
+    load_s = time.perf_counter() - t0
+
+    if args.iobinding:
+        binding = session.io_binding()
+
+        def make(batch):
+            x = np.random.default_rng(0).normal(size=(batch, 1, 28, 28)).astype(np.float32)
+            value = ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0)
+            binding.bind_ortvalue_input(INPUT_NAME, value)
+            binding.bind_output(OUTPUT_NAME, "cuda", 0)
+            return binding
+
+        def run(b):
+            session.run_with_iobinding(b)
+            b.synchronize_outputs()
+    else:
+
+        def make(batch):
+            return np.random.default_rng(0).normal(size=(batch, 1, 28, 28)).astype(np.float32)
+
+        def run(x):
+            return session.run(None, {INPUT_NAME: x})
+
+    rows = time_runs(run, args.batch_sizes, make, args.runs, args.warmup, args.budget)
+    return {"load_s": load_s, "peak_rss_mb": peak_rss_mb(), "batches": rows,
+            "providers": session.get_providers()}  # fmt: skip
+
+
+def worker_matmul(args) -> dict:
+    """The machine's float32 ceiling: the best of NumPy's and PyTorch's 2048x2048 products."""
+    import numpy as np
+
+    n = 2048
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    candidates = {"numpy": lambda: a @ a}
+    try:
+        import torch
+
+        t = torch.from_numpy(a)
+        candidates["torch"] = lambda: t @ t
+    except ImportError:
+        pass
+    best = {}
+    for name, product in candidates.items():
+        product()
+        times = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            product()
+            times.append(time.perf_counter() - t0)
+        best[name] = 2 * n**3 / min(times) / 1e9
+    return {"gflops": max(best.values()), "by_library": best}
+
+
+def worker_preprocess(args) -> dict:
+    from runtime.preprocess import Normalization, open_image, preprocess_auto, preprocess_plain
+
+    norm = Normalization(0.1307, 0.3081)
+    paths = sorted(SAMPLES.iterdir())
+    result = {}
+    for name, fn in (("plain", preprocess_plain), ("auto", preprocess_auto)):
+        times = []
+        for _ in range(args.runs):
+            for path in paths:
+                t0 = time.perf_counter()
+                fn(open_image(path), norm)
+                times.append(time.perf_counter() - t0)
+        result[name] = {"ms_per_image": 1000 * statistics.median(times), "images": len(paths)}
+    sizes = [open_image(p).size for p in paths]
+    result["image_sizes"] = sizes
+    return result
+
+
+WORKERS = {"torch": worker_torch, "ort": worker_ort, "matmul": worker_matmul,
+           "preprocess": worker_preprocess}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# The orchestrator
+
+
+def run_worker(kind: str, args, extra: list[str], timeout: float = 900) -> dict:
+    cmd = [sys.executable, __file__, "--worker", kind, "--runs", str(args.runs),
+           "--warmup", str(args.warmup), "--budget", str(args.budget),
+           "--batch-sizes", ",".join(map(str, args.batch_sizes)), *extra]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": last}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def best_of(previous: dict | None, new: dict) -> dict:
+    """Keep, per batch size, the round with the lower p50 (the one least disturbed)."""
+    if previous is None or "error" in previous:
+        return new
+    if "error" in new:
+        return previous
+    for batch, row in new["batches"].items():
+        if row["p50_ms"] < previous["batches"][batch]["p50_ms"]:
+            previous["batches"][batch] = row
+    previous["rounds"] = previous.get("rounds", 1) + 1
+    return previous
+
+
+def cold_process(cmd: list[str], repeats: int) -> dict:
+    """Median wall time and peak memory of `cmd` started afresh, each run in its own wrapper."""
+    wrapper = (
+        "import resource, subprocess, sys, time, json\n"
+        "t0 = time.perf_counter()\n"
+        "r = subprocess.run(sys.argv[1:], capture_output=True)\n"
+        "wall = time.perf_counter() - t0\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(json.dumps({'wall_s': wall, 'peak_rss_mb': rss, 'rc': r.returncode}))\n"
+    )
+    runs = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True)
+        runs.append(json.loads(out.stdout))
+    if any(r["rc"] != 0 for r in runs):
+        return {"error": f"exit {runs[0]['rc']}"}
+    return {
+        "wall_s": statistics.median(r["wall_s"] for r in runs),
+        "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in runs),
+        "runs": repeats,
+    }
+
+
+def machine() -> dict:
+    info = {
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "cpu": platform.processor(),
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib import metadata
+
+    for name in ("torch", "onnxruntime", "onnxruntime-gpu", "numpy", "pillow"):
+        try:
+            info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    import onnxruntime
+
+    info["ort_providers"] = onnxruntime.get_available_providers()
+    probe = (
+        "import torch; print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+    )
+    gpu = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    info["gpu"] = gpu.stdout.strip() or None
+    return info
+
+
+def backends(args, gpu: bool) -> list[tuple[str, str, str, list[str]]]:
+    """(name, device, worker, extra args); the first backend of each device is the baseline."""
+    rows = []
+    if "cpu" in args.providers:
+        rows += [
+            ("PyTorch eager", "cpu", "torch", ["--device", "cpu"]),
+            ("ONNX Runtime (defaults)", "cpu", "ort", ["--device", "cpu", "--defaults"]),
+            ("ONNX Runtime (runtime's settings)", "cpu", "ort", ["--device", "cpu"]),
+            ("ONNX Runtime (no spinning)", "cpu", "ort", ["--device", "cpu", "--no-spinning"]),
+        ]
+        if INT8_MODEL.exists():
+            rows.append(
+                ("ONNX Runtime int8", "cpu", "ort", ["--device", "cpu", "--model", str(INT8_MODEL)])
+            )
+        if args.compile:
+            rows.append(("torch.compile", "cpu", "torch", ["--device", "cpu", "--compile"]))
+    if "cuda" in args.providers and gpu:
+        rows += [
+            ("PyTorch eager", "cuda", "torch", ["--device", "cuda"]),
+            ("ONNX Runtime", "cuda", "ort", ["--device", "cuda"]),
+            ("ONNX Runtime I/O binding", "cuda", "ort", ["--device", "cuda", "--iobinding"]),
+        ]
+        if FP16_MODEL.exists():
+            rows.append(("ONNX Runtime float16 I/O binding", "cuda", "ort",
+                         ["--device", "cuda", "--iobinding", "--model", str(FP16_MODEL)]))  # fmt: skip
+    return rows
+
+
+def benchmark(args) -> dict:
+    started = time.perf_counter()
+    info = machine()
+    report = {"machine": info, "settings": vars(args) | {"json": None, "plot": None}}
+    report["settings"] = {k: v for k, v in report["settings"].items() if k not in ("json", "plot")}
+    report["ceiling"] = run_worker("matmul", args, [])
+    gpu = info["gpu"] is not None and "CUDAExecutionProvider" in info["ort_providers"]
+    report["backends"] = []
+    plan = backends(args, gpu)
+    results: dict[int, dict] = {}
+    for round_ in range(args.rounds):  # alternate backends: a noisy neighbour hits them all
+        for i, (name, device, kind, extra) in enumerate(plan):
+            print(f"... round {round_ + 1}: {name} on {device}", file=sys.stderr)
+            results[i] = best_of(results.get(i), run_worker(kind, args, extra))
+    for i, (name, device, _, _) in enumerate(plan):
+        report["backends"].append({"name": name, "device": device, **results[i]})
+    report["preprocess"] = run_worker("preprocess", args, [])
+    repeats = 2 if args.quick else 7
+    sample = str(SAMPLES / "seven.jpg")
+    script = Path(sys.executable).parent / "mnist-infer"
+    infer = [str(script)] if script.exists() else [sys.executable, "-m", "runtime.cli"]
+    report["cold"] = {
+        "mnist-infer": cold_process([*infer, sample, "--provider", "cpu"], repeats),
+        "torch script": cold_process(
+            [sys.executable, str(ROOT / "benchmarks" / "torch_infer.py"), sample], repeats
+        ),
+    }
+    report["seconds"] = time.perf_counter() - started
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def markdown(report: dict) -> str:
+    m, ceiling = report["machine"], report["ceiling"].get("gflops")
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores; GPU: {m['gpu'] or 'none'}; Python {m['python']}, "
+        f"torch {m.get('torch', '-')}, onnxruntime {m.get('onnxruntime') or m.get('onnxruntime-gpu')}, "
+        f"numpy {m.get('numpy')}; ONNX Runtime providers: {', '.join(m['ort_providers'])}",
+        "",
+        f"float32 ceiling (2048x2048 matrix product): {ceiling:.0f} GFLOP/s" if ceiling else "",
+        "",
+        "| backend | device | batch | p50 ms | p90 ms | p99 ms | images/s | vs PyTorch eager | GFLOP/s | % of ceiling |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    baseline = {}
+    for b in report["backends"]:
+        if "error" in b:
+            lines.append(f"| {b['name']} | {b['device']} | - | failed: {b['error']} |||||||")
+            continue
+        for batch, row in b["batches"].items():
+            key = (b["device"], batch)
+            baseline.setdefault(key, row)
+            ratio = row["images_per_s"] / baseline[key]["images_per_s"]
+            share = (
+                f"{100 * row['gflops'] / ceiling:.0f} %"
+                if ceiling and b["device"] == "cpu"
+                else "-"
+            )
+            lines.append(
+                f"| {b['name']} | {b['device']} | {batch} | {row['p50_ms']:.3f} | {row['p90_ms']:.3f} "
+                f"| {row['p99_ms']:.3f} | {row['images_per_s']:,.0f} | {ratio:.2f}x "
+                f"| {row['gflops']:.1f} | {share} |"
+            )
+    lines += ["", "| backend | device | load s | peak RSS MB |", "|---|---|---:|---:|"]
+    for b in report["backends"]:
+        if "error" not in b:
+            lines.append(
+                f"| {b['name']} | {b['device']} | {b['load_s']:.2f} | {b['peak_rss_mb']:.0f} |"
+            )
+    p = report["preprocess"]
+    if "error" not in p:
+        lines += [
+            "",
+            f"Preprocessing per image (median over the {p['plain']['images']} sample images): "
+            f"plain {p['plain']['ms_per_image']:.2f} ms, auto {p['auto']['ms_per_image']:.2f} ms",
+        ]
+    lines += [
+        "",
+        "| one image from a cold process | wall s (median) | peak RSS MB |",
+        "|---|---:|---:|",
+    ]
+    for name, c in report["cold"].items():
+        if "error" in c:
+            lines.append(f"| {name} | failed: {c['error']} | |")
+        else:
+            lines.append(f"| {name} | {c['wall_s']:.2f} | {c['peak_rss_mb']:.0f} |")
+    return "\n".join(line for line in lines)
+
+
+def plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for b in report["backends"]:
+        if "error" in b:
+            continue
+        batches = sorted(b["batches"], key=int)
+        ax.plot([int(k) for k in batches], [b["batches"][k]["p50_ms"] for k in batches], "o-",
+                label=f"{b['name']} ({b['device']})")  # fmt: skip
+    ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="p50 latency (ms)",
+           title="Digit: latency against batch size")  # fmt: skip
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def parse(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--providers", default="cpu,cuda", help="cpu, cuda or both")
+    parser.add_argument("--batch-sizes", default=None, help="comma-separated")
+    parser.add_argument("--quick", action="store_true", help="fewer runs: under a minute")
+    parser.add_argument("--json", type=Path, help="write the raw figures here")
+    parser.add_argument("--plot", type=Path, help="draw latency against batch size here")
+    parser.add_argument("--compile", action="store_true", help="add a torch.compile row")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 2)")
+    # worker-only options
+    parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--model", type=Path, default=MODEL, help=argparse.SUPPRESS)
+    parser.add_argument("--defaults", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--iobinding", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-spinning", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if isinstance(args.batch_sizes, str):
+        args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    else:
+        args.batch_sizes = [1, 64, 256] if args.quick else [1, 8, 64, 256, 1024]
+    args.providers = [p.strip() for p in args.providers.split(",")]
+    args.runs = args.runs or (30 if args.quick else 300)
+    args.warmup = args.warmup or (3 if args.quick else 20)
+    args.budget = args.budget or (0.5 if args.quick else 3.0)
+    args.rounds = args.rounds or (1 if args.quick else 2)
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](args)))
+        return 0
+    report = benchmark(args)
+    print(markdown(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+    if args.plot:
+        plot(report, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
