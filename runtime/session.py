@@ -138,7 +138,9 @@ def _session_on(ort, model, name: str, config: SessionConfig):
                 ort.preload_dlls()
             except Exception:
                 pass
-    options = {**CUDA_DEFAULTS, **config.provider_options} if name == "cuda" else config.provider_options
+    options = dict(config.provider_options)
+    if name == "cuda":
+        options = {**CUDA_DEFAULTS, **options}
     providers = [(wanted, options)] if name != "cpu" else []
     providers.append("CPUExecutionProvider")
     if name != "cpu":  # a provider failing to load logs screenfuls; our error says it in a line
