@@ -59,7 +59,8 @@ def main() -> int:
         paths, truth = [p for p, _ in pairs], [y for _, y in pairs]
         for mode in ("plain", "auto"):
             acc, ms = accuracy(args.model, paths, truth, mode)
-            print(f"| photo-like ({', '.join(KINDS)}) | {len(paths)} | {mode} | {acc:.2%} | {ms:.2f} |")
+            kinds = ", ".join(KINDS)
+            print(f"| photo-like ({kinds}) | {len(paths)} | {mode} | {acc:.2%} | {ms:.2f} |")
     return 0
 
 

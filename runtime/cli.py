@@ -110,7 +110,7 @@ def infer(
         readable = [p for p, err in chunk if err is None]
         results = iter(predictor.predict_batch(readable, batch_size))
         for path, error in chunk:
-            result = next(results) if error is None else predictor._failed(path, error)
+            result = next(results) if error is None else predictor.failure(path, error)
             failed += result.error is not None
             report(result, as_json, top_k)
             if save_vis is not None and result.error is None:

@@ -99,7 +99,7 @@ class Predictor:
             except NoDigitError:
                 results[i] = Prediction(None, None, None, self.provider, self.mode, path)
             except ImageError as exc:
-                results[i] = self._failed(path, str(exc))
+                results[i] = self.failure(path, str(exc))
         for start in range(0, len(ready), batch_size):
             chunk = ready[start : start + batch_size]
             batch = np.stack([x for _, x in chunk]).astype(np.float32, copy=False)
@@ -124,5 +124,6 @@ class Predictor:
             model_input=model_input,
         )
 
-    def _failed(self, path: str | None, message: str) -> Prediction:
+    def failure(self, path: str | None, message: str) -> Prediction:
+        """The result for an input that could not be read."""
         return Prediction(None, None, None, self.provider, self.mode, path, error=message)

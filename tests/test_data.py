@@ -48,7 +48,7 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path, monkeypatch):
     """A pickle that would run a command is refused by the restricted unpickler."""
     monkeypatch.chdir(tmp_path)
     blob = gzip.compress(pickle.dumps(Payload(), protocol=2))
-    with pytest.raises(DataError, match="refusing to unpickle posix.system|refusing to unpickle"):
+    with pytest.raises(DataError, match="refusing to unpickle"):
         data.load_hub_pickle(io.BytesIO(blob))
     assert not (tmp_path / "pwned-by-pickle").exists()
 

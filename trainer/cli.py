@@ -63,8 +63,8 @@ def train(
     if resume and given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)
         raise fail(f"{names} cannot be changed when resuming: the checkpoint's config is used", 2)
-    run = Run(data_dir=data_dir or default_data_dir(), out=out, device=device.value)
-    run.log_interval = log_interval
+    data_dir = data_dir or default_data_dir()
+    run = Run(data_dir=data_dir, out=out, device=device.value, log_interval=log_interval)
     try:
         run_training(TrainConfig(**given), run, resume=resume)
     except TrainError as exc:

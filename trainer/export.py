@@ -384,9 +384,12 @@ def model_card(path: Path, data: bytes, precision: str, report: dict, state: dic
     import onnxscript
 
     config = state.get("config", {})
-    train_cmd = "mnist-train " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in config.items() if v not in (None, False)
-    ).replace(" True", "")
+    flags = [
+        f"--{key.replace('_', '-')}" + ("" if value is True else f" {value}")
+        for key, value in config.items()
+        if value not in (None, False)
+    ]
+    train_cmd = " ".join(["mnist-train", *flags])
     checkpoint_bytes = Path(opts.checkpoint).read_bytes()
     return {
         "model": path.name,

@@ -193,8 +193,7 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
                 run.out,
             )
     except KeyboardInterrupt:
-        done = len(history) + 0
-        where = f"{run.out} holds epoch {done}" if done else "nothing was saved"
+        where = f"{run.out} holds epoch {len(history)}" if history else "nothing was saved"
         raise TrainError(f"interrupted during epoch {epoch}: {where}") from None
     if not history:
         raise TrainError(f"{resume} already holds all {cfg.epochs} epochs: nothing to train")
