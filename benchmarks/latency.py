@@ -341,7 +341,9 @@ def markdown(report: dict) -> str:
     m, ceiling = report["machine"], report["ceiling"].get("gflops")
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores; GPU: {m['gpu'] or 'none'}; Python {m['python']}, "
-        f"torch {m.get('torch', '-')}, onnxruntime {m.get('onnxruntime') or m.get('onnxruntime-gpu')}, "
+        f"torch {m.get('torch', '-')}, "
+        + ", ".join(f"{n} {m[n]}" for n in ("onnxruntime", "onnxruntime-gpu") if n in m)
+        + ", "
         f"numpy {m.get('numpy')}; ONNX Runtime providers: {', '.join(m['ort_providers'])}",
         "",
         f"float32 ceiling (2048x2048 matrix product): {ceiling:.0f} GFLOP/s" if ceiling else "",
