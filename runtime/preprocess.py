@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 FIELD, BOX = 28, 20  # MNIST: the ink fits a 20x20 box, centred by mass in a 28x28 field
@@ -112,6 +112,25 @@ def reduce_large(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
         return img.resize((max(1, img.width // factor), max(1, img.height // factor)))
 
 
+TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def upright(img: Image.Image) -> Image.Image:
+    """Reduced first, then turned as its EXIF orientation says (no full-size copy is made)."""
+    orientation = img.getexif().get(0x0112, 1)
+    small = reduce_large(img)
+    method = TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    return small.transpose(method) if method is not None else small
+
+
 def to_grey(img: Image.Image) -> np.ndarray:
     """Float32 luminance in [0, 1]; transparency composited onto white, 16-bit kept 16-bit."""
     mode = img.mode
@@ -149,7 +168,7 @@ def preprocess_plain(img: Image.Image, norm: Normalization) -> np.ndarray:
 
 def preprocess_auto(img: Image.Image, norm: Normalization) -> np.ndarray:
     """Any photo, scan or drawing to an MNIST-like (1, 28, 28) float32 input."""
-    ink = ink_map(reduce_large(ImageOps.exif_transpose(img)))
+    ink = ink_map(upright(img))
     field = frame_digit(ink)
     return ((field - np.float32(norm.mean)) / np.float32(norm.std))[None]
 

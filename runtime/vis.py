@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
 
 from runtime.predict import Prediction
-from runtime.preprocess import Normalization
+from runtime.preprocess import Normalization, upright
 
 PANEL, TITLE, PAD = 196, 36, 12
 
@@ -33,7 +33,7 @@ def render(source: Image.Image, prediction: Prediction, norm: Normalization) -> 
     draw.text((PAD, PAD), title, fill="black", font=_font(20))
     top = TITLE + PAD
 
-    shown = ImageOps.exif_transpose(source).convert("RGBA")
+    shown = upright(source).convert("RGBA")
     shown.thumbnail((PANEL, PANEL))
     backdrop = Image.new("RGBA", shown.size, "white")
     canvas.paste(Image.alpha_composite(backdrop, shown).convert("RGB"), (PAD, top))
