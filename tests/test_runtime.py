@@ -311,3 +311,28 @@ def test_auto_provider_runs_and_reports_itself(shipped_model):
     p = Predictor(shipped_model)
     assert p.provider in ("cpu", "cuda")
     assert p.predict("exported/samples/two.png").provider == p.provider
+
+
+def test_missing_onnxruntime_says_what_to_install():
+    """Without ONNX Runtime importable, mnist-infer exits 2 with the pip command to run."""
+    code = (
+        "import sys; sys.modules['onnxruntime'] = None\n"  # as if it were not installed
+        "sys.argv = ['mnist-infer', 'exported/samples/two.png']\n"
+        "from runtime.cli import app; app()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        "error: ONNX Runtime is not installed: pip install onnxruntime (CPU) "
+        "or pip install 'onnxruntime-gpu[cuda,cudnn]' (NVIDIA GPU)"
+    )
+
+
+def test_both_onnxruntime_packages_installed_warns(monkeypatch):
+    """With onnxruntime and onnxruntime-gpu both installed, the runtime warns."""
+    from runtime import session
+
+    both = [("onnxruntime", "1.32.0"), ("onnxruntime-gpu", "1.31.1")]
+    monkeypatch.setattr(session, "installed_ort", lambda: both)
+    with pytest.warns(RuntimeWarning, match="both onnxruntime and onnxruntime-gpu"):
+        session.import_ort()
