@@ -191,3 +191,9 @@ def test_ctrl_c_stops_cleanly_and_says_what_was_saved(mnist_dir, tmp_path):
     assert "Traceback" not in stderr
     assert f"{out} holds epoch" in stderr.strip().splitlines()[-1]
     assert load_checkpoint(out)["epoch"] >= 1
+
+
+def test_resuming_a_finished_run_says_so(small_checkpoint, tmp_path):
+    """--resume on a checkpoint that already holds all its epochs is a one-line error."""
+    result = run_cli("mnist-train", "--resume", small_checkpoint, "--out", tmp_path / "x.pth")
+    assert "already holds all 1 epochs" in assert_one_line_error(result, 1)

@@ -174,7 +174,9 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
         f"training Digit on {len(x)} images, {cfg.epochs} epochs, batch {cfg.batch_size}, "
         f"lr {cfg.lr}, device {device}, {torch.get_num_threads()} threads"
     )
-    epoch = start
+    if start >= cfg.epochs:
+        raise TrainError(f"{resume} already holds all {cfg.epochs} epochs: nothing to train")
+    epoch, saved = start, None
     try:
         for epoch in range(start + 1, cfg.epochs + 1):
             t0 = time.perf_counter()
@@ -192,11 +194,15 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
                 checkpoint_state(model, optimizer, scheduler, gen, cfg, epoch, history, metrics),
                 run.out,
             )
+            saved = epoch
     except KeyboardInterrupt:
-        where = f"{run.out} holds epoch {len(history)}" if history else "nothing was saved"
+        if saved is not None:
+            where = f"{run.out} holds epoch {saved}"
+        elif resume is not None:
+            where = f"{resume} still holds epoch {start}"
+        else:
+            where = "nothing was saved"
         raise TrainError(f"interrupted during epoch {epoch}: {where}") from None
-    if not history:
-        raise TrainError(f"{resume} already holds all {cfg.epochs} epochs: nothing to train")
     report(metrics, run)
     return metrics
 
