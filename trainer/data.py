@@ -260,9 +260,8 @@ def ensure_mnist(
                 SOURCES[source](work, staged)
                 verify_raw(staged)
             except Exception as exc:  # every source may fail; the next one is tried
-                reason = (
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                )
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                reason = " ... ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else repr(exc)
                 log(f"MNIST: {source} failed: {reason}")
                 failures.append(source)
                 continue
