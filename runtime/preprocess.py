@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from runtime.errors import first_line
+
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 FIELD, BOX = 28, 20  # MNIST: the ink fits a 20x20 box, centred by mass in a 28x28 field
 CENTRE = 14.0  # where MNIST's centre of mass lies (row and column index)
@@ -74,7 +76,7 @@ def open_image(source) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise ImageError("not an image Pillow can read") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"unreadable image ({_first_line(exc)})") from exc
+        raise ImageError(f"unreadable image ({first_line(exc)})") from exc
     if img.width == 0 or img.height == 0:
         raise ImageError("zero-size image")
     return img
@@ -94,11 +96,6 @@ def _from_array(array: np.ndarray) -> Image.Image:
         scale = 255.0 if float(np.nanmax(a)) <= 1.0 else 1.0
         a = np.clip(a.astype(np.float64) * scale, 0, 255).astype(np.uint8)
     return Image.fromarray(a)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def reduce_large(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:

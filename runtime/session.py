@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from runtime.errors import first_line
+
 PROVIDERS = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",
@@ -152,7 +154,7 @@ def _session_on(ort, model, name: str, config: SessionConfig):
             providers=providers,
         )
     except Exception as exc:
-        raise ModelError(f"ONNX Runtime cannot load the model: {_first_line(exc)}") from exc
+        raise ModelError(f"ONNX Runtime cannot load the model: {first_line(exc)}") from exc
     finally:
         ort.set_default_logger_severity(2)
     if session.get_providers()[0] != wanted:
@@ -162,11 +164,6 @@ def _session_on(ort, model, name: str, config: SessionConfig):
             f"{describe_ort()}"
         )
     return session
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import onnx
 import torch
 
 import runtime
+from runtime.errors import first_line
 from runtime.session import INPUT_NAME, OUTPUT_NAME, ModelError, ProviderError, create_session
 from trainer.checkpoint import atomic_write, load_checkpoint, model_from_checkpoint
 from trainer.data import MEAN, STD, ensure_mnist, load_split
@@ -82,7 +83,9 @@ def to_onnx(model: torch.nn.Module, opset: int, exporter: str) -> onnx.ModelProt
         with quiet_exporter():
             proto = _trace(model, example, opset, exporter)
     except Exception as exc:
-        raise ExportError(f"the {exporter} exporter failed at opset {opset}: {_line(exc)}") from exc
+        raise ExportError(
+            f"the {exporter} exporter failed at opset {opset}: {first_line(exc)}"
+        ) from exc
     got = declared_opset(proto)
     if got != opset:
         raise ExportError(
@@ -158,11 +161,6 @@ def set_metadata(model: onnx.ModelProto, meta: dict[str, str]) -> None:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +301,7 @@ def export(opts: ExportOptions) -> list[dict]:
     try:
         onnx.checker.check_model(proto, full_check=True)
     except Exception as exc:
-        raise ExportError(f"onnx.checker rejected the exported model: {_line(exc)}") from exc
+        raise ExportError(f"onnx.checker rejected the exported model: {first_line(exc)}") from exc
     float_bytes = proto.SerializeToString()
     log(f"exported opset {opts.opset} with the {opts.exporter} exporter; checker passed")
 
