@@ -170,8 +170,10 @@ def worker_matmul(args) -> dict:
 
 def worker_preprocess(args) -> dict:
     from runtime.preprocess import Normalization, open_image, preprocess_auto, preprocess_plain
+    from runtime.session import load_model
 
-    norm = Normalization(0.1307, 0.3081)
+    info = load_model(args.model, "cpu")[2]  # mean and std come from the model, as in use
+    norm = Normalization(info.mean, info.std)
     paths = sorted(SAMPLES.iterdir())
     result = {}
     for name, fn in (("plain", preprocess_plain), ("auto", preprocess_auto)):
@@ -305,8 +307,8 @@ def backends(args, gpu: bool) -> list[tuple[str, str, str, list[str]]]:
 def benchmark(args) -> dict:
     started = time.perf_counter()
     info = machine()
-    report = {"machine": info, "settings": vars(args) | {"json": None, "plot": None}}
-    report["settings"] = {k: v for k, v in report["settings"].items() if k not in ("json", "plot")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("json", "plot")}
+    report = {"machine": info, "settings": settings}
     report["ceiling"] = run_worker("matmul", args, [])
     gpu = info["gpu"] is not None and "CUDAExecutionProvider" in info["ort_providers"]
     report["backends"] = []

@@ -93,7 +93,7 @@ class Predictor:
         results: list[Prediction | None] = [None] * len(images)
         ready: list[tuple[int, np.ndarray]] = []
         for i, image in enumerate(images):
-            path = str(image) if isinstance(image, str | os.PathLike) else None
+            path = _path_of(image)
             try:
                 ready.append((i, preprocess(image, self.mode, self.norm)))
             except NoDigitError:
@@ -105,10 +105,12 @@ class Predictor:
             batch = np.stack([x for _, x in chunk]).astype(np.float32, copy=False)
             log_probs = self.session.run(None, {INPUT_NAME: batch})[0]
             for (i, x), row in zip(chunk, log_probs, strict=True):
-                results[i] = self._reading(images[i], x[0], row)
+                results[i] = self._reading(_path_of(images[i]), x[0], row)
         return results  # type: ignore[return-value]
 
-    def _reading(self, image, model_input: np.ndarray, log_probs: np.ndarray) -> Prediction:
+    def _reading(
+        self, path: str | None, model_input: np.ndarray, log_probs: np.ndarray
+    ) -> Prediction:
         probs = np.exp(log_probs.astype(np.float64))
         probs /= probs.sum()
         digit = int(probs.argmax())
@@ -119,7 +121,7 @@ class Predictor:
             probabilities=probs,
             provider=self.provider,
             mode=self.mode,
-            path=str(image) if isinstance(image, str | os.PathLike) else None,
+            path=path,
             low_confidence=confidence < self.min_confidence,
             model_input=model_input,
         )
@@ -127,3 +129,7 @@ class Predictor:
     def failure(self, path: str | None, message: str) -> Prediction:
         """The result for an input that could not be read."""
         return Prediction(None, None, None, self.provider, self.mode, path, error=message)
+
+
+def _path_of(image) -> str | None:
+    return str(image) if isinstance(image, str | os.PathLike) else None

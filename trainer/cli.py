@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from trainer.checkpoint import CheckpointError
+from trainer.config import DEFAULT_CHECKPOINT, DEFAULT_ONNX, TrainConfig
 from trainer.data import DataError, default_data_dir
-from trainer.train import DEFAULT_CHECKPOINT, TrainConfig, TrainError
+
+# torch and the exporters are imported inside the commands: --help and usage errors stay fast
 
 train_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 export_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -53,7 +54,8 @@ def train(
     ] = 100,
 ) -> None:
     """Train the Digit CNN on MNIST and save a .pth checkpoint, metrics JSON and curves PNG."""
-    from trainer.train import Run
+    from trainer.checkpoint import CheckpointError
+    from trainer.train import Run, TrainError
     from trainer.train import train as run_training
 
     given = dict(
@@ -84,7 +86,7 @@ def export(
     checkpoint: Annotated[
         Path, typer.Option(help="Checkpoint from mnist-train.")
     ] = DEFAULT_CHECKPOINT,
-    out: Annotated[Path, typer.Option(help="ONNX file to write.")] = Path("exported/digit.onnx"),
+    out: Annotated[Path, typer.Option(help="ONNX file to write.")] = DEFAULT_ONNX,
     opset: Annotated[int, typer.Option(help="ONNX opset the file must declare.")] = 17,
     exporter: Annotated[
         Exporter, typer.Option(help="torch.export-based (dynamo) or TorchScript-based (legacy).")
@@ -99,6 +101,7 @@ def export(
     """Export a checkpoint to ONNX, verify it on the whole MNIST test set, write it and its card."""
     import sys
 
+    from trainer.checkpoint import CheckpointError
     from trainer.export import ExportError, ExportOptions
     from trainer.export import export as run_export
 

@@ -26,10 +26,10 @@ import runtime
 from runtime.errors import first_line
 from runtime.session import INPUT_NAME, OUTPUT_NAME, ModelError, ProviderError, create_session
 from trainer.checkpoint import atomic_write, load_checkpoint, model_from_checkpoint
+from trainer.config import DEFAULT_CHECKPOINT, DEFAULT_ONNX
 from trainer.data import MEAN, STD, ensure_mnist, load_split
-from trainer.train import DEFAULT_CHECKPOINT, normalize
+from trainer.train import normalize
 
-DEFAULT_OUT = Path("exported/digit.onnx")
 MIN_OPSET = {"dynamo": 15, "legacy": 9}  # below 15 the dynamo conversion fails here
 MAX_TOLERANCE = 1e-4  # float32 export against the PyTorch log-softmax
 MAX_ACCURACY_DROP = 0.003  # int8 and float16 variants, in accuracy (0.3 points)
@@ -43,7 +43,7 @@ class ExportError(Exception):
 @dataclass
 class ExportOptions:
     checkpoint: Path = DEFAULT_CHECKPOINT
-    out: Path = DEFAULT_OUT
+    out: Path = DEFAULT_ONNX
     opset: int = 17
     exporter: str = "dynamo"
     int8: bool = False
@@ -352,7 +352,8 @@ def export(opts: ExportOptions) -> list[dict]:
     cards = []
     for precision, (data, report) in files.items():
         path = variant_path(opts.out, precision)
-        card = model_card(path, data, precision, report, state, opts)
+        variant_meta = {**meta, "precision": precision}
+        card = model_card(path, data, variant_meta, report, state, opts)
         atomic_write(path, lambda f, data=data: f.write(data))
         atomic_write(card_path(path), lambda f, c=card: f.write(json.dumps(c, indent=2).encode()))
         log(f"wrote {path} ({len(data) / 1e6:.2f} MB) and {card_path(path).name}")
@@ -377,7 +378,7 @@ def check_writable(path: Path) -> None:
         raise ExportError(f"cannot write {path}: it is a folder")
 
 
-def model_card(path: Path, data: bytes, precision: str, report: dict, state: dict, opts) -> dict:
+def model_card(path: Path, data: bytes, meta: dict, report: dict, state: dict, opts) -> dict:
     import onnxruntime
     import onnxscript
 
@@ -388,22 +389,21 @@ def model_card(path: Path, data: bytes, precision: str, report: dict, state: dic
         if value not in (None, False)
     ]
     train_cmd = " ".join(["mnist-train", *flags])
-    checkpoint_bytes = Path(opts.checkpoint).read_bytes()
     return {
         "model": path.name,
-        "precision": precision,
+        "precision": meta["precision"],
         "size_bytes": len(data),
         "sha256": sha256_bytes(data),
         "opset": opts.opset,
         "exporter": opts.exporter,
         "input": {"name": INPUT_NAME, "dtype": "float32", "shape": ["batch", 1, 28, 28]},
         "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": ["batch", 10]},
-        "metadata": dict((p.key, p.value) for p in onnx.load_from_string(data).metadata_props),
+        "metadata": meta,
         "verification": report,
         "source_checkpoint": {
             "file": Path(opts.checkpoint).name,
-            "size_bytes": len(checkpoint_bytes),
-            "sha256": sha256_bytes(checkpoint_bytes),
+            "size_bytes": Path(opts.checkpoint).stat().st_size,
+            "sha256": meta["source_checkpoint_sha256"],
             "epoch": int(state["epoch"]),
             "test_accuracy": (state.get("metrics") or {}).get("test_accuracy"),
             "train_seconds": (state.get("metrics") or {}).get("train_seconds"),

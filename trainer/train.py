@@ -17,25 +17,15 @@ from tqdm import tqdm
 
 import runtime
 from trainer.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from trainer.config import DEFAULT_CHECKPOINT, TrainConfig
 from trainer.data import MEAN, STD, ensure_mnist, load_split
 from trainer.model import Digit
 
-DEFAULT_CHECKPOINT = Path("runs/digit.pth")
 CHECKPOINT_FORMAT = "mnist-digit-checkpoint/1"
 
 
 class TrainError(Exception):
     """A training problem the user can act on; the message is one line."""
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 5
-    batch_size: int = 128
-    lr: float = 3e-3  # peak of the one-cycle schedule
-    seed: int = 1
-    augment: bool = False  # light random affine on the training batches
-    limit: int | None = None  # train on the first N samples only (smoke runs)
 
 
 @dataclass
