@@ -169,19 +169,19 @@ def worker_matmul(args) -> dict:
 
 
 def worker_preprocess(args) -> dict:
-    from runtime.preprocess import Normalization, open_image, preprocess_auto, preprocess_plain
+    from runtime.preprocess import ModelInput, open_image, preprocess
     from runtime.session import load_model
 
-    info = load_model(args.model, "cpu")[2]  # mean and std come from the model, as in use
-    norm = Normalization(info.mean, info.std)
+    info = load_model(args.model, "cpu")[2]  # mean, std and size come from the model, as in use
+    model = ModelInput(info.mean, info.std, info.input_size)
     paths = sorted(SAMPLES.iterdir())
     result = {}
-    for name, fn in (("plain", preprocess_plain), ("auto", preprocess_auto)):
+    for name in ("plain", "auto"):
         times = []
         for _ in range(args.runs):
             for path in paths:
                 t0 = time.perf_counter()
-                fn(open_image(path), norm)
+                preprocess(path, name, model)
                 times.append(time.perf_counter() - t0)
         result[name] = {"ms_per_image": 1000 * statistics.median(times), "images": len(paths)}
     sizes = [open_image(p).size for p in paths]

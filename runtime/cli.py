@@ -139,7 +139,7 @@ def visualise(folder: Path, result, predictor, used: set[str]) -> None:
     used.add(name)
     target = folder / f"{name}.png"
     tmp = target.with_name(f".{target.name}.tmp")
-    render(open_image(result.path), result, predictor.norm).save(tmp, format="PNG")
+    render(open_image(result.path), result, predictor.input).save(tmp, format="PNG")
     os.replace(tmp, target)
 
 

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runtime.preprocess import ImageError, NoDigitError, Normalization, preprocess
+from runtime.preprocess import MODES, ImageError, ModelInput, NoDigitError, preprocess
 from runtime.session import INPUT_NAME, SessionConfig, load_model
-
-MODES = ("auto", "plain")
 
 
 @dataclass
@@ -78,7 +76,7 @@ class Predictor:
         )
         self.mode = mode
         self.min_confidence = min_confidence
-        self.norm = Normalization(self.info.mean, self.info.std)
+        self.input = ModelInput(self.info.mean, self.info.std, self.info.input_size)
 
     def predict(self, image) -> Prediction:
         """One image (a path, a Pillow image or a NumPy array); raises ImageError if unreadable."""
@@ -95,7 +93,7 @@ class Predictor:
         for i, image in enumerate(images):
             path = _path_of(image)
             try:
-                ready.append((i, preprocess(image, self.mode, self.norm)))
+                ready.append((i, preprocess(image, self.mode, self.input)))
             except NoDigitError:
                 results[i] = Prediction(None, None, None, self.provider, self.mode, path)
             except ImageError as exc:

@@ -1,9 +1,10 @@
 """Bringing any image to the model's input, in NumPy and Pillow only.
 
-`plain` is the seed's pipeline, exactly: Pillow greyscale, Pillow resize to 28x28, /255, then
-(x - mean) / std. `auto` brings a photo, scan or drawing to what MNIST digits are: white on black,
-cropped to the ink, fitted into 20x20 keeping the aspect ratio and centred by centre of mass in
-28x28.
+`plain` is the seed's pipeline, exactly: Pillow greyscale, Pillow resize to the model's field,
+/255, then (x - mean) / std. `auto` brings a photo, scan or drawing to what MNIST digits are:
+white on black, cropped to the digit's strokes, fitted into 20x20 (of a 28x28 field) keeping the
+aspect ratio and centred by centre of mass. The field, mean and std are the model's
+(`ModelInput`, read from its metadata).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from runtime.errors import first_line
+from runtime.ink import NoInkError, Page, clean, grow
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
-FIELD, BOX = 28, 20  # MNIST: the ink fits a 20x20 box, centred by mass in a 28x28 field
-CENTRE = 14.0  # where MNIST's centre of mass lies (row and column index)
-MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
+WORK_SIDE = 512  # auto analyses at most this many pixels along the longer side
+BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
+SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
+NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 IMAGE_SUFFIXES = {
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
     ".pnm", ".jfif", ".ico",
@@ -40,17 +43,31 @@ class NoDigitError(ImageError):
 
 
 @dataclass(frozen=True)
-class Normalization:
+class ModelInput:
+    """What the model expects: pixels in [0, 1] as (x - mean) / std, on a field of `size`."""
+
     mean: float
     std: float
+    size: tuple[int, int] = (28, 28)  # height, width
+
+    def normalise(self, x: np.ndarray) -> np.ndarray:
+        return ((x - np.float32(self.mean)) / np.float32(self.std))[None].astype(np.float32)
+
+    def pixels(self, x: np.ndarray) -> np.ndarray:
+        """A model input back to pixels in [0, 1] (for pictures of it)."""
+        return np.clip(np.asarray(x).reshape(self.size) * self.std + self.mean, 0, 1)
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
 
-def open_image(source) -> Image.Image:
-    """A loaded Pillow image from a path, a Pillow image or a NumPy array (first frame only)."""
+def open_image(source, draft: int | None = None) -> Image.Image:
+    """A loaded Pillow image from a path, a Pillow image or a NumPy array (first frame only).
+
+    draft: a JPEG file is decoded at the smallest scale whose longer side is at least this
+    (None: at full size, as `plain` must).
+    """
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, np.ndarray):
@@ -68,8 +85,8 @@ def open_image(source) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
-            if img.format == "JPEG":  # decode at reduced scale: a 40 MP photo never lands whole
-                img.draft(img.mode, (MAX_SIDE, MAX_SIDE))
+            if img.format == "JPEG" and draft:  # decode at reduced scale: no 40 MP photo whole
+                img.draft(img.mode, _draft_size(img.size, draft))
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError("too many pixels (over Pillow's decompression-bomb limit)") from exc
@@ -80,6 +97,12 @@ def open_image(source) -> Image.Image:
     if img.width == 0 or img.height == 0:
         raise ImageError("zero-size image")
     return img
+
+
+def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """The size to ask of JPEG draft mode so that the longer side stays at least `side`."""
+    scale = min(1.0, side / max(size))
+    return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
@@ -120,16 +143,16 @@ TRANSPOSE_FOR_ORIENTATION = {
 }
 
 
-def upright(img: Image.Image) -> Image.Image:
+def upright(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
     """Reduced first, then turned as its EXIF orientation says (no full-size copy is made)."""
     orientation = img.getexif().get(0x0112, 1)
-    small = reduce_large(img)
+    small = reduce_large(img, max_side)
     method = TRANSPOSE_FOR_ORIENTATION.get(orientation)
     return small.transpose(method) if method is not None else small
 
 
 def to_grey(img: Image.Image) -> np.ndarray:
-    """Float32 luminance in [0, 1]; transparency composited onto white, 16-bit kept 16-bit."""
+    """Float32 luminance in [0, 1]; 16-bit kept 16-bit; transparency handled by `_composite`."""
     mode = img.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
         return np.asarray(img, dtype=np.float32) / 65535.0
@@ -143,140 +166,141 @@ def to_grey(img: Image.Image) -> np.ndarray:
     elif mode in ("PA", "La", "RGBa", "LA") or (mode != "RGBA" and "transparency" in img.info):
         img = img.convert("RGBA")
     if img.mode == "RGBA":
-        rgba = np.asarray(img, dtype=np.float32) / 255.0
-        alpha = rgba[:, :, 3:4]
-        rgb = rgba[:, :, :3] * alpha + (1.0 - alpha)  # onto white paper
-        return (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
+        return _composite(np.asarray(img, dtype=np.float32) / 255.0)
     if img.mode != "L":
         img = img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB, HSV, 1, RGB: ITU-R 601-2
     return np.asarray(img, dtype=np.float32) / 255.0
+
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _composite(rgba: np.ndarray) -> np.ndarray:
+    """Transparent pixels become a backdrop that contrasts with the opaque ones.
+
+    Dark ink on a transparent canvas lands on white, white chalk on black: the drawing stays
+    visible whatever colour the app stored under its transparent pixels.
+    """
+    alpha = rgba[:, :, 3]
+    grey = rgba[:, :, :3] @ LUMA
+    opaque = alpha > 0.5
+    light = opaque.any() and float(np.median(grey[opaque])) > 0.5
+    backdrop = 0.0 if light and (~opaque).any() else 1.0
+    return (grey * alpha + backdrop * (1.0 - alpha)).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------
 # The two modes
 
 
-def preprocess_plain(img: Image.Image, norm: Normalization) -> np.ndarray:
-    """The seed's pipeline: (1, 28, 28) float32."""
-    grey = img.convert("L").resize((FIELD, FIELD))
-    x = np.asarray(grey, dtype=np.float32) / np.float32(255.0)
-    return ((x - np.float32(norm.mean)) / np.float32(norm.std))[None]
+def preprocess_plain(img: Image.Image, model: ModelInput) -> np.ndarray:
+    """The seed's pipeline: (1, height, width) float32."""
+    h, w = model.size
+    grey = img.convert("L").resize((w, h))
+    return model.normalise(np.asarray(grey, dtype=np.float32) / np.float32(255.0))
 
 
-def preprocess_auto(img: Image.Image, norm: Normalization) -> np.ndarray:
-    """Any photo, scan or drawing to an MNIST-like (1, 28, 28) float32 input."""
-    ink = ink_map(upright(img))
-    field = frame_digit(ink)
-    return ((field - np.float32(norm.mean)) / np.float32(norm.std))[None]
+def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
+    """Any photo, scan or drawing to an MNIST-like (1, height, width) float32 input."""
+    page = read_page(img)
+    return model.normalise(frame(page.ink, page.parts.mask_of(select_digit(page)), model.size))
 
 
-def ink_map(img: Image.Image) -> np.ndarray:
-    """Ink in [0, 1] on a zero background: polarity, paper level and uneven lighting removed."""
-    grey = to_grey(img)
-    if not is_white_on_black(grey):
-        grey = 1.0 - grey
-    ink = np.clip(grey - background(grey), 0.0, None)
-    return stretch(ink)
+def read_page(img: Image.Image) -> Page:
+    """The picture's ink and parts at the working resolution; NoDigitError if it has none."""
+    try:
+        return clean(to_grey(upright(img, WORK_SIDE)))
+    except NoInkError:
+        raise NoDigitError() from None
 
 
-def is_white_on_black(grey: np.ndarray) -> bool:
-    """The ink is whichever extreme lies further from the paper (the border's median)."""
-    k = max(1, min(grey.shape) // 32)
-    border = np.concatenate(
-        [grey[:k].ravel(), grey[-k:].ravel(), grey[:, :k].ravel(), grey[:, -k:].ravel()]
-    )
-    paper = float(np.median(border))
-    low, high = np.percentile(grey, [0.5, 99.5])
-    return (high - paper) >= (paper - low)
+def select_digit(page: Page) -> list[int]:
+    """The parts of the one digit: the part with most ink, and the parts that belong with it.
 
-
-def background(grey: np.ndarray, cells: int = 8) -> np.ndarray | float:
-    """The paper's level: a smooth surface from the darkest part of each cell of a coarse grid.
-
-    A 3x3 minimum over the grid keeps cells covered by thick strokes from lifting it.
+    A part joins when it lies near the digit's box (a detached bar of a 5, a 4 in two strokes,
+    the pieces of a broken stroke); specks, and parts far from the digit, do not.
     """
-    h, w = grey.shape
-    if max(h, w) < 64:  # a small image is no photo: one level, from its border
-        k = max(1, min(h, w) // 14)
-        border = np.concatenate([grey[:k].ravel(), grey[-k:].ravel(), grey[:, :k].ravel()])
-        return float(np.median(np.concatenate([border, grey[:, -k:].ravel()])))
-    ys = np.linspace(0, h, cells + 1).astype(int)
-    xs = np.linspace(0, w, cells + 1).astype(int)
-    grid = np.array(
-        [
-            [np.percentile(grey[ys[i] : ys[i + 1], xs[j] : xs[j + 1]], 20) for j in range(cells)]
-            for i in range(cells)
-        ],
-        dtype=np.float32,
-    )
-    padded = np.pad(grid, 1, mode="edge")
-    grid = np.min([padded[i : i + cells, j : j + cells] for i in range(3) for j in range(3)], 0)
-    surface = Image.fromarray(grid).resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(surface, dtype=np.float32)
-
-
-def stretch(ink: np.ndarray) -> np.ndarray:
-    """Zero the paper's noise and bring the ink's level to 1, as MNIST strokes are."""
-    level = float(np.median(ink))
-    noise = 1.4826 * float(np.median(np.abs(ink - level)))
-    floor = level + 4.0 * noise
-    smooth = _box3(ink)
-    peak = float(smooth.max())
-    if peak - floor < MIN_CONTRAST:
+    p = page.parts
+    candidates = [k for k in page.keep if p.area[k] >= 2]
+    if not candidates:
         raise NoDigitError()
-    strong = ink[smooth > floor + 0.5 * (peak - floor)]
-    top = float(np.median(strong)) if strong.size else peak
-    return np.clip((ink - floor) / max(top - floor, 1e-6), 0.0, 1.0)
+    main = max(candidates, key=lambda k: p.mass[k])
+    group = {main}
+    top, left, bottom, right = p.top[main], p.left[main], p.bottom[main], p.right[main]
+    grew = True
+    while grew:
+        grew = False
+        size = max(bottom - top, right - left)
+        for k in sorted(candidates, key=lambda k: -p.mass[k]):
+            share = p.mass[k] / p.mass[main]
+            if k in group or share < SPECK:
+                continue
+            gap = max(p.top[k] - bottom, top - p.bottom[k], p.left[k] - right, left - p.right[k])
+            if gap <= (NEAR if share < 0.15 else FAR) * size:
+                group.add(k)
+                top, left = min(top, p.top[k]), min(left, p.left[k])
+                bottom, right = max(bottom, p.bottom[k]), max(right, p.right[k])
+                grew = True
+    return sorted(group)
 
 
-def _box3(a: np.ndarray) -> np.ndarray:
-    p = np.pad(a, 1, mode="edge")
-    h, w = a.shape
-    return sum(p[i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9.0
+def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Crop the ink to the digit's box, fit it into 20/28 of the field keeping its aspect ratio,
+    and centre it by mass in the field.
 
-
-def frame_digit(ink: np.ndarray) -> np.ndarray:
-    """Crop to the ink, fit it into 20x20 keeping its aspect ratio, centre it by mass in 28x28.
-
-    The box is the strokes' (ink above half its level, as MNIST's binary digits were); the crop
-    keeps a margin so that the strokes' soft edges survive.
+    Only ink on and beside the digit's parts is kept, so that ruling, specks and other marks
+    inside the box do not reach the model; the crop keeps a margin for the strokes' soft edges.
     """
-    mask = ink > 0.4
-    neighbours = _box3(mask.astype(np.float32)) * 9.0
-    mask &= neighbours >= 3  # isolated specks of noise do not stretch the box
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     if rows.size == 0:
         raise NoDigitError()
-    scale = BOX / max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    ink = ink * grow(digit, max(1, round(stroke_width(digit) / 2)))
+    fit_h, fit_w = (max(1, round(n * BOX_SHARE)) for n in size)
+    scale = min(fit_h / (rows[-1] - rows[0] + 1), fit_w / (cols[-1] - cols[0] + 1))
     margin = max(1, round(1.5 / scale))
     top, left = max(rows[0] - margin, 0), max(cols[0] - margin, 0)
     crop = ink[top : rows[-1] + 1 + margin, left : cols[-1] + 1 + margin]
     h, w = crop.shape
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    target = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    digit = np.asarray(Image.fromarray(crop).resize(size, resample), dtype=np.float32)
-    return centre_by_mass(np.clip(digit, 0.0, 1.0))
+    digit_img = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(target, resample))
+    return centre_by_mass(np.clip(digit_img, 0.0, 1.0), size)
 
 
-def centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    field = np.zeros((FIELD, FIELD), np.float32)
-    digit = digit[:FIELD, :FIELD]
+def stroke_width(mask: np.ndarray) -> float:
+    """The mean width of the strokes: twice the area over the boundary's length."""
+    inner = mask.copy()
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    boundary = int(mask.sum() - inner.sum())
+    return 2.0 * float(mask.sum()) / max(boundary, 1)
+
+
+def centre_by_mass(digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Place `digit` in a zero field of `size` with its centre of mass at the field's centre."""
+    fh, fw = size
+    field = np.zeros(size, np.float32)
+    digit = digit[:fh, :fw]
     mass = float(digit.sum())
     h, w = digit.shape
     if mass <= 0:
         return field
     cy = float((digit.sum(1) * np.arange(h)).sum()) / mass
     cx = float((digit.sum(0) * np.arange(w)).sum()) / mass
-    top, left = int(round(CENTRE - cy)), int(round(CENTRE - cx))
-    top, left = min(max(top, 0), FIELD - h), min(max(left, 0), FIELD - w)
+    top, left = int(round(fh / 2 - cy)), int(round(fw / 2 - cx))
+    top, left = min(max(top, 0), fh - h), min(max(left, 0), fw - w)
     field[top : top + h, left : left + w] = digit
     return field
 
 
 PREPROCESSORS = {"auto": preprocess_auto, "plain": preprocess_plain}
+MODES = tuple(PREPROCESSORS)
 
 
-def preprocess(source, mode: str, norm: Normalization) -> np.ndarray:
+def preprocess(source, mode: str, model: ModelInput) -> np.ndarray:
     if mode not in PREPROCESSORS:
-        raise ValueError(f"unknown mode {mode!r}: use auto or plain")
-    return PREPROCESSORS[mode](open_image(source), norm)
+        raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
+    draft = WORK_SIDE if mode == "auto" else None
+    return PREPROCESSORS[mode](open_image(source, draft), model)

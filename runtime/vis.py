@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from runtime.predict import Prediction
-from runtime.preprocess import Normalization, upright
+from runtime.preprocess import ModelInput, upright
 
 PANEL, TITLE, PAD = 196, 36, 12
 
@@ -20,7 +18,7 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def render(source: Image.Image, prediction: Prediction, norm: Normalization) -> Image.Image:
+def render(source: Image.Image, prediction: Prediction, model: ModelInput) -> Image.Image:
     width = 3 * PANEL + 4 * PAD
     canvas = Image.new("RGB", (width, PANEL + TITLE + 2 * PAD + 16), "white")
     draw = ImageDraw.Draw(canvas)
@@ -41,7 +39,7 @@ def render(source: Image.Image, prediction: Prediction, norm: Normalization) -> 
     draw.text((PAD, top + PANEL + 2), "input", fill="gray", font=labels)
 
     if prediction.model_input is not None:
-        pixels = np.clip(prediction.model_input * norm.std + norm.mean, 0, 1)
+        pixels = model.pixels(prediction.model_input)
         small = Image.fromarray((pixels * 255).astype(np.uint8))
         canvas.paste(small.resize((PANEL, PANEL), Image.Resampling.NEAREST), (2 * PAD + PANEL, top))
     draw.text((2 * PAD + PANEL, top + PANEL + 2), "model input (28x28)", fill="gray", font=labels)
@@ -63,12 +61,3 @@ def _bars(draw: ImageDraw.ImageDraw, prediction: Prediction, origin, font) -> No
         draw.rectangle([left, y0 + PANEL - 16 - h, left + slot - 6, y0 + PANEL - 16], fill=fill)
         draw.text((left + 3, y0 + PANEL - 14), str(d), fill="black", font=font)
     draw.text((x0 + PANEL - 80, y0 + PANEL + 2), "probabilities", fill="gray", font=font)
-
-
-def save_visualisation(
-    folder: Path, name: str, source: Image.Image, prediction: Prediction, norm: Normalization
-) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    render(source, prediction, norm).save(path)
-    return path

@@ -16,14 +16,14 @@ from benchmarks.photolike import write_photo_set
 from runtime import Predictor
 from runtime.preprocess import (
     ImageError,
-    Normalization,
+    ModelInput,
     preprocess_auto,
     preprocess_plain,
     to_grey,
 )
 from runtime.session import ModelError, ProviderError, create_session, read_contract
 
-NORM = Normalization(0.1307, 0.3081)
+NORM = ModelInput(0.1307, 0.3081)
 
 
 @pytest.fixture(scope="module")

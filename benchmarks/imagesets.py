@@ -1,0 +1,458 @@
+"""The external bench's image sets: kinds of images users give, made with a fixed seed.
+
+Every image comes from an MNIST *test* digit, from a font, or from UCI's optdigits (real
+handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's training images.
+
+- mnist: the MNIST test digits saved as 28x28 PNGs;
+- photo: photo-like: ink on tinted paper, off-centre, uneven light, blur, noise, JPEG, EXIF
+  rotation, RGBA on transparent paper (benchmarks/photolike.py);
+- drawing: drawing-app digits: a round brush adding up to 15 % of the digit's height to its
+  strokes, cropped tight (half touch the frame), either polarity, coloured or transparent canvas;
+- ruled: pen (blue, black, red) on ruled or squared paper, the ruling crossing the digit, a
+  margin line, uneven light, soft shadows, the page's edge with the desk beyond, JPEG;
+- fonts: typeset digits in serif, sans, mono, bold, italic, light fonts; tight to loose margins;
+- handfonts: handwriting-style fonts, the same way;
+- lowres: MNIST test digits brought down to 8-12 px, grey levels quantised, upscaled (nearest,
+  bilinear or bicubic), filling the frame, half of them inverted;
+- optdigits: real handwriting of other writers: UCI optdigits 8x8 scans (17 grey levels),
+  upscaled the same way, half of them inverted.
+
+Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
+development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
+the preprocessing was written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from benchmarks.photolike import KINDS as PHOTO_KINDS
+from benchmarks.photolike import photo_like
+
+CATEGORIES = ("mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits")
+
+# Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
+# writing the preprocessing, "heldout" ones only to measure it.
+TYPESET_FONTS = {
+    "dev": ["dejavu", "liberation", "freefont", "lato", "open-sans", "roboto", "hack",
+            "jetbrains-mono", "crosextra", "cantarell", "quicksand", "oxygen", "inconsolata"],
+    "heldout": ["urw-base35", "X11/Type1", "texgyre", "ebgaramond", "adf", "cmu"],
+}  # fmt: skip
+HANDWRITING_FONTS = {
+    "dev": ["fifthhorseman", "breip", "bwht", "femkeklaver", "humor-sans", "comic-neue"],
+    "heldout": ["rufscript", "sjfonts", "tomsontalks", "klee", "yusei-magic"],
+}
+FONT_PACKAGES = [
+    line.strip()
+    for line in (Path(__file__).parent / "font-packages.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+
+FONT_SUFFIXES = (".ttf", ".otf", ".pfb")
+OPTDIGITS_REQUIREMENT = "scikit-learn"
+OPTDIGITS_MEMBER = "sklearn/datasets/data/digits.csv.gz"
+OPTDIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+
+
+@dataclass
+class Sample:
+    data: bytes
+    suffix: str
+    label: int
+    kind: str  # a sub-kind within the category, for the error analysis
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def encode(image: Image.Image, fmt: str, **kw) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def disk(radius: float) -> np.ndarray:
+    r = int(np.ceil(radius))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
+    return (yy**2 + xx**2 <= radius**2 + 0.5).astype(np.float32)
+
+
+def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Binary dilation by a disk (a round brush), through an FFT convolution."""
+    if radius < 0.5:
+        return mask
+    k = disk(radius)
+    shape = (mask.shape[0] + k.shape[0], mask.shape[1] + k.shape[1])
+    conv = np.fft.irfft2(np.fft.rfft2(mask, shape) * np.fft.rfft2(k, shape), shape)
+    r = k.shape[0] // 2
+    return conv[r : r + mask.shape[0], r : r + mask.shape[1]] > 0.5
+
+
+def erode(mask: np.ndarray, radius: float) -> np.ndarray:
+    return ~dilate(~mask, radius)
+
+
+def smooth_alpha(mask: np.ndarray, factor: int = 2) -> np.ndarray:
+    """Anti-aliased coverage of a supersampled binary mask."""
+    img = Image.fromarray((mask * 255).astype(np.uint8))
+    w, h = img.size
+    return np.asarray(img.reduce(factor), np.float32) / 255.0 if factor > 1 else mask * 1.0
+
+
+def upscaled_digit(digit: np.ndarray, height: int) -> np.ndarray:
+    """An MNIST digit resized so that its 20x20 box is `height` px tall, in [0, 1]."""
+    side = max(8, round(height * 28 / 20))
+    img = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
+    return np.clip(np.asarray(img, np.float32) / 255.0, 0, 1)
+
+
+def crop_to_ink(a: np.ndarray, level: float = 0.3) -> np.ndarray:
+    rows, cols = np.flatnonzero((a > level).any(1)), np.flatnonzero((a > level).any(0))
+    return a[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def contrasting_colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(canvas, ink) RGB colours whose luminances differ by at least 0.35."""
+    lum = np.array([0.299, 0.587, 0.114])
+    while True:
+        canvas, ink = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        if abs(float((canvas - ink) @ lum)) >= 0.35 * 255:
+            return canvas, ink
+
+
+def light_gradient(h: int, w: int, rng: np.random.Generator, strength: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * xx + np.sin(angle) * yy
+    ramp = (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
+    return 1.0 - strength * ramp
+
+
+# ---------------------------------------------------------------------------------------------
+# Categories made from MNIST test digits
+
+
+def mnist_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in range(min(count, len(images))):
+        yield Sample(encode(Image.fromarray(images[i]), "PNG"), ".png", int(labels[i]), "png")
+
+
+def photo_set(images, labels, rng, count) -> Iterator[Sample]:
+    for n, i in enumerate(rng.choice(len(images), count, replace=False)):
+        kind = PHOTO_KINDS[n % len(PHOTO_KINDS)]
+        suffix = ".png" if kind in ("png", "rgba") else ".jpg"
+        yield Sample(photo_like(images[i], rng, kind), suffix, int(labels[i]), kind)
+
+
+def drawing(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str, str]:
+    """A digit as drawn in a paint app: a round brush, anti-aliased, cropped tight."""
+    height = int(rng.integers(60, 300))
+    ss = 2  # supersampling for anti-aliased edges
+    soft = upscaled_digit(digit, height * ss)
+    mask = soft > 0.5
+    # a round brush adds up to 15 % of the digit's height to MNIST's own strokes (13 %)
+    brush = height * ss * rng.uniform(0.0, 0.075)
+    if rng.random() < 0.15:
+        mask = erode(mask, height * ss * rng.uniform(0.0, 0.02)) | (soft > 0.9)
+    else:
+        mask = dilate(mask, brush)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = mask.shape
+    tight = rng.random() < 0.5  # touching the frame, or nearly
+    margin = 0 if tight else int(h * rng.uniform(0.0, 0.12))
+    canvas_w = max(w + 2 * margin, int(h * rng.uniform(0.6, 1.0)))
+    if tight and w / h >= 0.5:
+        canvas_w = w
+    canvas_h = h + 2 * margin
+    top = margin
+    left = int(rng.integers(0, canvas_w - w + 1))
+    full = np.zeros((canvas_h, canvas_w), bool)
+    full[top : top + h, left : left + w] = mask
+    pad = (-canvas_h) % ss, (-canvas_w) % ss
+    full = np.pad(full, ((0, pad[0]), (0, pad[1])))
+    alpha = smooth_alpha(full, ss)[:, :, None]
+
+    styles = ["dark-on-light", "light-on-dark", "colour", "transparent"]
+    style = rng.choice(styles, p=[0.35, 0.3, 0.2, 0.15])
+    if style == "dark-on-light":
+        canvas, ink = np.full(3, rng.integers(225, 256)), np.full(3, rng.integers(0, 60))
+    elif style == "light-on-dark":
+        canvas, ink = np.full(3, rng.integers(0, 50)), np.full(3, rng.integers(200, 256))
+    else:
+        canvas, ink = contrasting_colours(rng)
+    if style == "transparent":
+        rgba = np.dstack([np.broadcast_to(ink, alpha.shape[:2] + (3,)), alpha[:, :, 0] * 255])
+        image = Image.fromarray(rgba.astype(np.uint8), "RGBA")
+    else:
+        rgb = canvas * (1 - alpha) + ink * alpha
+        image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    if rng.random() < 0.2 and style != "transparent":
+        return encode(image, "JPEG", quality=int(rng.integers(75, 96))), ".jpg", str(style)
+    return encode(image, "PNG"), ".png", str(style)
+
+
+def drawing_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, suffix, kind = drawing(images[i], rng)
+        yield Sample(data, suffix, int(labels[i]), kind)
+
+
+def ruled(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """Pen on ruled or squared paper: the ruling crosses the digit; uneven light; JPEG."""
+    height = int(rng.integers(50, 220))
+    ink = upscaled_digit(digit, height)
+    width_factor = rng.uniform(0.7, 1.3)  # pens draw thinner or thicker lines than MNIST's
+    if width_factor > 1.1:
+        ink = np.asarray(Image.fromarray(ink).filter(ImageFilter.MaxFilter(3)), np.float32)
+    elif width_factor < 0.85:
+        ink = np.clip((ink - 0.35) / 0.65, 0, 1)
+    side = ink.shape[0]
+    canvas_w = int(side * rng.uniform(1.3, 3.0)) + 8
+    canvas_h = int(side * rng.uniform(1.3, 3.0)) + 8
+    alpha = np.zeros((canvas_h, canvas_w), np.float32)
+    top, left = int(rng.integers(0, canvas_h - side + 1)), int(rng.integers(0, canvas_w - side + 1))
+    alpha[top : top + side, left : left + side] = ink
+
+    paper = np.array([rng.integers(225, 256), rng.integers(222, 252), rng.integers(200, 245)])
+    rgb = np.broadcast_to(paper.astype(np.float32), (canvas_h, canvas_w, 3)).copy()
+    kind = str(rng.choice(["ruled", "squared", "ruled+margin"], p=[0.5, 0.35, 0.15]))
+    spacing = height * rng.uniform(0.55, 1.1)
+    rulings = [[150, 190, 235], [170, 200, 225], [185, 185, 195], [160, 210, 230]]
+    ruling = np.array(rng.choice(rulings))
+    thickness = max(1, round(height / 90 * rng.uniform(0.6, 1.6)))
+    strength = rng.uniform(0.45, 0.9)
+    lines = np.zeros((canvas_h, canvas_w), np.float32)
+    offset = rng.uniform(0, spacing)
+    for y in np.arange(offset, canvas_h, spacing):
+        lines[int(y) : int(y) + thickness] = strength
+    if kind == "squared":
+        for x in np.arange(rng.uniform(0, spacing), canvas_w, spacing):
+            lines[:, int(x) : int(x) + thickness] = strength
+    rgb = rgb * (1 - lines[:, :, None]) + ruling * lines[:, :, None]
+    if kind == "ruled+margin":
+        x = int(rng.integers(0, canvas_w))
+        rgb[:, x : x + thickness + 1] = [225, 120, 130]
+
+    pen = np.array(rng.choice([[25, 40, 140], [20, 20, 25], [180, 30, 40], [40, 50, 100]]))
+    pen = pen + rng.integers(-15, 16, 3)
+    a = alpha[:, :, None]
+    rgb = rgb * (1 - a) + pen * a
+    rgb = rgb * light_gradient(canvas_h, canvas_w, rng, rng.uniform(0.0, 0.35))[:, :, None]
+    if rng.random() < 0.2:  # a soft shadow over part of the page
+        shadow = np.zeros((canvas_h, canvas_w), np.float32)
+        cut = int(rng.uniform(0.2, 0.8) * canvas_w)
+        shadow[:, :cut] = rng.uniform(0.15, 0.35)
+        blurred = Image.fromarray((shadow * 255).astype(np.uint8)).filter(
+            ImageFilter.GaussianBlur(canvas_w / 15)
+        )
+        rgb = rgb * (1 - np.asarray(blurred, np.float32)[:, :, None] / 255.0)
+        kind += "+shadow"
+    if rng.random() < 0.15:  # the page's edge, with the desk beyond it
+        edge = int(rng.uniform(0.03, 0.12) * canvas_w)
+        desk = np.array(rng.choice([[60, 45, 35], [90, 90, 95], [140, 110, 80]]))
+        if rng.random() < 0.5:
+            rgb[:, :edge] = desk
+        else:
+            rgb[:, canvas_w - edge :] = desk
+        kind += "+edge"
+    rgb = rgb + rng.normal(0, rng.uniform(1, 6), rgb.shape)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    return encode(image, "JPEG", quality=int(rng.integers(60, 95))), kind
+
+
+def ruled_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, kind = ruled(images[i], rng)
+        yield Sample(data, ".jpg", int(labels[i]), kind)
+
+
+def lowres(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """An MNIST digit brought down to 8-12 px, its grey levels quantised, upscaled."""
+    box = crop_to_ink(digit.astype(np.float32) / 255.0, 0.2)
+    n = int(rng.integers(8, 13))
+    h, w = box.shape
+    scale = n / max(h, w)
+    small = Image.fromarray(box).resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX
+    )
+    grid = np.zeros((n, n), np.float32)  # the digit fills the frame, centred in its square
+    s = np.asarray(small, np.float32)
+    top, left = (n - s.shape[0]) // 2, (n - s.shape[1]) // 2
+    grid[top : top + s.shape[0], left : left + s.shape[1]] = s
+    levels = int(rng.choice([2, 4, 8, 16, 17]))
+    grid = np.round(np.clip(grid / max(grid.max(), 1e-6), 0, 1) * (levels - 1)) / (levels - 1)
+    return upscale_grid(grid, rng, f"{n}px-{levels}levels")
+
+
+def upscale_grid(grid: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[bytes, str]:
+    """A small grey grid (ink = 1) upscaled to 32-160 px, half of them inverted."""
+    factor = int(rng.integers(4, 17))
+    resample = rng.choice(
+        [Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC]
+    )
+    img = Image.fromarray((grid * 255).astype(np.uint8))
+    img = img.resize((grid.shape[1] * factor, grid.shape[0] * factor), resample)
+    inverted = rng.random() < 0.5
+    if inverted:
+        img = Image.fromarray(255 - np.asarray(img))
+    name = {0: "nearest", 2: "bilinear", 3: "bicubic"}[int(resample)]
+    return encode(img, "PNG"), f"{kind}-{name}{'-inverted' if inverted else ''}"
+
+
+def lowres_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, kind = lowres(images[i], rng)
+        yield Sample(data, ".png", int(labels[i]), kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Real handwriting of other writers: UCI optdigits, as scikit-learn ships it
+
+
+def optdigits(cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 8x8 digits (values 0-16) and labels, fetched from scikit-learn's wheel."""
+    target = cache / "digits.csv.gz"
+    if not target.is_file():
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+            cmd += [OPTDIGITS_REQUIREMENT, "-d", tmp, "-q"]
+            subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+            (wheel,) = Path(tmp).glob("scikit_learn-*.whl")
+            with zipfile.ZipFile(wheel) as zf:
+                data = zf.read(OPTDIGITS_MEMBER)
+        if hashlib.sha256(data).hexdigest() != OPTDIGITS_SHA256:
+            raise RuntimeError(f"{OPTDIGITS_MEMBER} in {wheel.name} is not the expected file")
+        cache.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    table = np.loadtxt(io.StringIO(gzip.decompress(target.read_bytes()).decode()), delimiter=",")
+    return table[:, :64].reshape(-1, 8, 8) / 16.0, table[:, 64].astype(int)
+
+
+def optdigits_set(cache: Path) -> Callable:
+    def make(images, labels, rng, count) -> Iterator[Sample]:
+        grids, truth = optdigits(cache)
+        for i in range(min(count, len(grids))):
+            data, kind = upscale_grid(grids[i], rng, "8px")
+            yield Sample(data, ".png", int(truth[i]), kind)
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Fonts
+
+
+def font_files(groups: list[str]) -> list[Path]:
+    root = Path("/usr/share/fonts")
+    found = []
+    for group in groups:
+        for folder in root.rglob("*"):
+            if folder.is_dir() and str(folder.relative_to(root)).endswith(group):
+                found += [p for p in folder.rglob("*") if p.suffix.lower() in FONT_SUFFIXES]
+    usable = []
+    for path in sorted(set(found)):
+        try:
+            font = ImageFont.truetype(str(path), 64)
+        except OSError:
+            continue
+        shapes = {glyph_mask(font, str(d)).tobytes() for d in range(10)}
+        if len(shapes) == 10 and all(glyph_mask(font, str(d)).any() for d in range(10)):
+            usable.append(path)  # ten distinct, non-empty digits: no missing-glyph boxes
+    return usable
+
+
+def glyph_mask(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray:
+    left, top, right, bottom = font.getbbox(char)
+    img = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(img).text((-left, -top), char, fill=255, font=font)
+    return np.asarray(img)
+
+
+def typeset(font_path: Path, digit: int, rng: np.random.Generator) -> tuple[bytes, str]:
+    """One digit in one font: dark on light (sometimes light on dark), tight to loose margins."""
+    size = int(rng.integers(24, 160))
+    glyph = glyph_mask(ImageFont.truetype(str(font_path), size), str(digit)).astype(np.float32)
+    rows, cols = np.flatnonzero(glyph.max(1) > 60), np.flatnonzero(glyph.max(0) > 60)
+    glyph = glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] / 255.0
+    h, w = glyph.shape
+    loose = rng.choice(["tight", "snug", "loose"], p=[0.3, 0.4, 0.3])
+    scale = {"tight": 0.0, "snug": 0.15, "loose": 0.8}[str(loose)]
+    m = [int(h * rng.uniform(0, scale)) if scale else int(rng.integers(0, 2)) for _ in range(4)]
+    canvas = np.zeros((h + m[0] + m[1], w + m[2] + m[3]), np.float32)
+    canvas[m[0] : m[0] + h, m[2] : m[2] + w] = glyph
+    if rng.random() < 0.8:
+        paper, ink = rng.integers(215, 256), rng.integers(0, 70)
+    else:
+        paper, ink = rng.integers(0, 50), rng.integers(190, 256)
+    grey = paper * (1 - canvas) + ink * canvas
+    image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
+    kind = f"{font_path.stem}-{loose}"
+    if rng.random() < 0.25:
+        return encode(image.convert("RGB"), "JPEG", quality=int(rng.integers(70, 96))), kind
+    return encode(image, "PNG"), kind
+
+
+def font_set(groups: dict[str, list[str]], part: str) -> Callable:
+    def make(images, labels, rng, count) -> Iterator[Sample]:
+        names = groups["dev"] + groups["heldout"] if part == "all" else groups[part]
+        fonts = font_files(names)
+        if not fonts:
+            raise RuntimeError(
+                f"no fonts found for {names}: run `bash benchmarks/setup_bench.sh` first"
+            )
+        for n in range(count):
+            font = fonts[int(rng.integers(len(fonts)))]
+            digit = n % 10
+            data, kind = typeset(font, digit, rng)
+            yield Sample(data, ".jpg" if data[:2] == b"\xff\xd8" else ".png", digit, kind)
+
+    return make
+
+
+def generators(cache: Path, fonts: str = "dev") -> dict[str, Callable]:
+    return {
+        "mnist": mnist_set,
+        "photo": photo_set,
+        "drawing": drawing_set,
+        "ruled": ruled_set,
+        "fonts": font_set(TYPESET_FONTS, fonts),
+        "handfonts": font_set(HANDWRITING_FONTS, fonts),
+        "lowres": lowres_set,
+        "optdigits": optdigits_set(cache),
+    }
+
+
+def write_set(
+    category: str, folder: Path, images, labels, count: int, seed: int, cache: Path, fonts="dev"
+) -> list[tuple[Path, int, str]]:
+    """Write one category's images into `folder` (reused when already complete)."""
+    manifest = folder / "manifest.tsv"
+    if manifest.is_file():
+        rows = [line.split("\t") for line in manifest.read_text().splitlines()]
+        return [(folder / name, int(label), kind) for name, label, kind in rows]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, CATEGORIES.index(category)])
+    out = []
+    make = generators(cache, fonts)[category]
+    for n, sample in enumerate(make(images, labels, rng, count)):
+        path = folder / f"{n:05d}_label{sample.label}{sample.suffix}"
+        path.write_bytes(sample.data)
+        out.append((path, sample.label, sample.kind))
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text("".join(f"{p.name}\t{y}\t{k}\n" for p, y, k in out))
+    tmp.replace(manifest)
+    return out

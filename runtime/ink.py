@@ -1,0 +1,326 @@
+"""Separating ink from paper in any photo, scan or drawing, in NumPy and Pillow.
+
+The steps, each robust to a digit that fills much of the picture (a tight crop, a thick brush):
+
+1. polarity: the paper is what the picture's border mostly shows; the ink is the extreme
+   further from it, so dark ink on light paper and light chalk on a dark board both come out as
+   bright ink on a black field, as in MNIST;
+2. the paper's level and uneven light: a smooth surface from the mean of the *paper* pixels of
+   each cell of a coarse grid (ink found by Otsu's threshold is left out, two passes), so thick
+   strokes cannot lift it;
+3. the noise floor and the ink's level: Otsu's threshold splits ink from paper; the floor is
+   the paper class's median plus four of its standard deviations (from the half of the paper
+   below its median, which no ink reaches); the ink's level is the median of its strong pixels;
+4. parts: connected components of the ink above half its level, so that light ruling, shadows
+   and texture fall below it; long straight lines that run past the digit on both sides (the
+   ruling of a page) and parts that line the picture's edge (a page's edge, a frame) are
+   dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from runtime.components import Parts, parts, runs
+
+MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
+INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
+COARSE = 64  # the paper's surface is found on a copy about this many pixels across
+OPENING = 0.2  # ... with a structuring element of this share of the picture (radius)
+SMALL = 64  # below this size (px) a picture is no photo: one paper level
+SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
+
+
+class NoInkError(Exception):
+    """The picture holds nothing darker (or brighter) than its paper."""
+
+
+def otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold (1979): the level that maximises the between-class variance."""
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 1e-6:
+        return hi
+    hist, edges = np.histogram(values, bins=bins, range=(lo, hi))
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mean0 = m0 / np.maximum(w0, 1)
+    mean1 = (m0[-1] - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mean0 - mean1) ** 2
+    return float(edges[int(np.argmax(between[:-1])) + 1])
+
+
+def box3(a: np.ndarray) -> np.ndarray:
+    p = np.pad(a, 1, mode="edge")
+    h, w = a.shape
+    return sum(p[i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9.0
+
+
+def border(a: np.ndarray) -> np.ndarray:
+    k = max(1, min(a.shape) // 32)
+    return np.concatenate([a[:k].ravel(), a[-k:].ravel(), a[:, :k].ravel(), a[:, -k:].ravel()])
+
+
+def is_white_on_black(grey: np.ndarray) -> bool:
+    """Whether the ink is brighter than the paper.
+
+    When Otsu's two classes are well apart, the paper is the class that holds most of the
+    picture's border, its corners and its area, by a vote of the three (a digit that touches
+    the border still leaves the corners and most of the area to the paper). A split vote means
+    may mean that the classes are light and shadow rather than ink and paper, so the vote is
+    taken again on the picture less a wide median (its light and shadows); if that is split
+    too, the first vote stands. With no vote (a faint or tiny
+    digit, where the classes split the paper's own noise), the ink is whichever extreme lies
+    further from the border's median.
+    """
+    raw = _paper_vote(grey)
+    if raw is not None and abs(raw - 0.5) >= 0.15:
+        return raw < 0.5
+    image = grey - _wide_median(grey)
+    flat = _paper_vote(image)
+    if flat is not None and abs(flat - 0.5) >= 0.15:
+        return flat < 0.5
+    if raw is not None:
+        return raw < 0.5
+    paper = float(np.median(border(image)))
+    smooth = box3(image) if min(image.shape) >= 8 else image
+    low, high = np.percentile(smooth, [0.2, 99.8])
+    return (high - paper) >= (paper - low)
+
+
+def _paper_vote(grey: np.ndarray) -> float | None:
+    """How much the bright class looks like paper (0..1), or None if the classes overlap."""
+    t = otsu(grey)
+    if separability(grey, t) < SEPARATED:
+        return None
+    bright = grey > t
+    h, w = grey.shape
+    ch, cw = max(1, h // 8), max(1, w // 8)
+    corners = np.concatenate(
+        [bright[:ch, :cw].ravel(), bright[:ch, -cw:].ravel(),
+         bright[-ch:, :cw].ravel(), bright[-ch:, -cw:].ravel()]
+    )  # fmt: skip
+    return float(np.mean([border(bright).mean(), corners.mean(), bright.mean()]))
+
+
+def _wide_median(grey: np.ndarray) -> np.ndarray | float:
+    """The median of a window a quarter of the picture wide around each pixel, on a coarse copy."""
+    h, w = grey.shape
+    if max(h, w) < SMALL:
+        return float(np.median(grey))
+    step = max(1, max(h, w) // 32)
+    gy, gx = h // step, w // step
+    coarse = grey[: gy * step, : gx * step].reshape(gy, step, gx, step).mean(axis=(1, 3))
+    r = max(1, round(0.25 * max(gy, gx)))
+    padded = np.pad(coarse, r, mode="reflect" if min(gy, gx) > r else "edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * r + 1, 2 * r + 1))
+    return _resize(np.median(windows, axis=(2, 3)), (h, w))
+
+
+def separability(values: np.ndarray, t: float) -> float:
+    """Otsu's measure of how well `t` splits the values: between-class over total variance.
+
+    About 0.64 (2/pi) when it splits one Gaussian, such as the noise of blank paper; near 1 for
+    ink and paper.
+    """
+    lo = values <= t
+    w0 = float(lo.mean())
+    total = float(values.var())
+    if w0 in (0.0, 1.0) or total <= 0:
+        return 0.0
+    gap = float(values[lo].mean() - values[~lo].mean())
+    return w0 * (1 - w0) * gap * gap / total
+
+
+def paper_surface(ink: np.ndarray) -> np.ndarray | float:
+    """The paper's level under bright-on-dark ink: a smooth surface, or one level if small.
+
+    A grey-level opening ("rolling ball") on a coarse copy of the picture: bright things
+    narrower than the structuring element (strokes, even thick ones) are removed, while the
+    paper's slow changes of light, and shadows wider than it, are followed.
+    """
+    h, w = ink.shape
+    if max(h, w) < SMALL:
+        return float(np.median(ink[ink <= otsu(ink)]))
+    step = max(1, max(h, w) // COARSE)
+    gy, gx = h // step, w // step
+    smooth = box3(ink)[: gy * step, : gx * step]
+    coarse = smooth.reshape(gy, step, gx, step).min(axis=(1, 3))
+    r = max(1, round(OPENING * max(gy, gx)))
+    opened = _max_filter(_min_filter(coarse, r), r)
+    return _resize(box3(opened), (h, w))
+
+
+def _min_filter(a: np.ndarray, r: int) -> np.ndarray:
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r, r)
+        padded = np.pad(a, pad, mode="edge")
+        a = np.lib.stride_tricks.sliding_window_view(padded, 2 * r + 1, axis).min(axis=-1)
+    return a
+
+
+def _max_filter(a: np.ndarray, r: int) -> np.ndarray:
+    return -_min_filter(-a, r)
+
+
+def _resize(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    img = Image.fromarray(grid.astype(np.float32)).resize(size[::-1], Image.Resampling.BILINEAR)
+    return np.asarray(img, np.float32)
+
+
+def grow(mask: np.ndarray, radius: int = 1) -> np.ndarray:
+    """The mask widened by `radius` pixels in every direction (a square dilation, in O(1) per
+    pixel through running sums)."""
+    if radius <= 0:
+        return mask
+    out = mask.astype(np.int32)
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius + 1, radius)
+        sums = np.cumsum(np.pad(out, pad), axis=axis)
+        n = 2 * radius + 1
+        out = sums[n:] - sums[:-n] if axis == 0 else sums[:, n:] - sums[:, :-n]
+    return out > 0
+
+
+def _fill(grid: np.ndarray) -> np.ndarray:
+    """Cells with too little paper take the mean of their known neighbours, outward."""
+    if np.isnan(grid).all():
+        return np.zeros_like(grid)
+    while np.isnan(grid).any():
+        known = ~np.isnan(grid)
+        p = np.pad(np.where(known, grid, 0.0), 1)
+        k = np.pad(known.astype(float), 1)
+        h, w = grid.shape
+        sums = sum(p[i : i + h, j : j + w] for i in range(3) for j in range(3))
+        counts = sum(k[i : i + h, j : j + w] for i in range(3) for j in range(3))
+        grid = np.where(known, grid, np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+    return grid
+
+
+def stretch(ink: np.ndarray) -> np.ndarray:
+    """Zero the paper and its noise, and bring the ink's level to 1, as MNIST strokes are."""
+    t = otsu(ink)
+    if separability(ink, t) >= SEPARATED:
+        level, noise = _level_and_noise(ink[ink <= t])
+    else:  # Otsu split the paper's own noise: the ink is a tiny part of the picture
+        level, noise = _level_and_noise(ink)
+    floor = level + max(4 * noise, 0.01)
+    smooth = box3(ink) if min(ink.shape) >= 3 else ink
+    peak = float(np.percentile(smooth, 99.9)) if smooth.size >= 1000 else float(smooth.max())
+    if peak - level < MIN_CONTRAST or peak < floor + 2 * noise:
+        raise NoInkError()
+    strong = ink[smooth > floor + 0.5 * (peak - floor)]
+    top = float(np.median(strong)) if strong.size else peak
+    return np.clip((ink - floor) / max(top - floor, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+def _level_and_noise(values: np.ndarray) -> tuple[float, float]:
+    """The median and, from the values below it, a robust standard deviation."""
+    level = float(np.median(values))
+    below = values[values <= level]
+    return level, 1.4826 * float(np.median(level - below)) if below.size else 0.0
+
+
+@dataclass
+class Page:
+    """A picture's ink at the working resolution, and its parts."""
+
+    ink: np.ndarray  # float32 (h, w), 0 paper .. 1 the ink's level
+    parts: Parts  # connected components of ink above INK_LEVEL
+    keep: list[int]  # the parts that are not page edges or frames
+
+
+def clean(grey: np.ndarray) -> Page:
+    """Grey levels in [0, 1] (either polarity) -> the page's ink and its parts."""
+    ink = grey if is_white_on_black(grey) else 1.0 - grey
+    ink = ink - paper_surface(ink)
+    ink = remove_ruling(stretch(ink))
+    found = parts(ink > INK_LEVEL, ink)
+    keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
+    return Page(ink, found, keep)
+
+
+def lines_an_edge(found: Parts, k: int) -> bool:
+    """A solid band along most of one side of the picture: a page's edge, the desk beyond it."""
+    h, w = found.labels.shape
+    if min(h, w) < SMALL:
+        return False
+    fill = found.area[k] / (found.height[k] * found.width[k])
+    if fill < 0.6:
+        return False
+    mine = found.labels == k + 1
+    along = (
+        (mine[0].mean(), found.height[k] / h), (mine[-1].mean(), found.height[k] / h),
+        (mine[:, 0].mean(), found.width[k] / w), (mine[:, -1].mean(), found.width[k] / w),
+    )  # fmt: skip
+    return any(cover > 0.8 and depth < 0.35 for cover, depth in along)
+
+
+RULING_SPAN = 0.6  # a straight run of ink longer than this share of the picture may be ruling
+LINE_LEVEL = 0.2  # ... counting ink above this share of the ink's level
+RULING_THICKNESS = 0.05  # ... and thinner than this share of the picture
+RULING_STRENGTH = 0.7  # ruling is fainter than this share of the ink's level ...
+RULING_OVERHANG = 0.1  # ... or runs past the rest of the ink by this share at both ends
+
+
+def remove_ruling(ink: np.ndarray) -> np.ndarray:
+    """Erase the lines of ruled or squared paper, and a margin's line, from the ink.
+
+    A line is a thin band of long horizontal (or vertical) runs of ink. It is ruling when it is
+    fainter than the pen, or when it runs past the largest other part at both ends: the bar of
+    a 7 is as strong as its stem and ends where the digit does. Where a line is erased, each
+    column (row) takes the fainter of the ink just beside the band, so a pen stroke that
+    crosses the line stays whole.
+    """
+    if min(ink.shape) < SMALL:
+        return ink
+    for axis in (0, 1):
+        ink = _remove_lines(ink if axis == 0 else ink.T, RULING_SPAN)
+        ink = ink if axis == 0 else ink.T
+    return np.ascontiguousarray(ink)
+
+
+def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
+    """Horizontal lines only (call with the transpose for vertical ones)."""
+    h, w = ink.shape
+    mask = ink > LINE_LEVEL
+    rows, starts, ends = runs(mask)
+    long = (ends - starts) >= span * w
+    if not long.any():
+        return ink
+    line = np.zeros_like(mask)
+    for r, s, e in zip(rows[long], starts[long], ends[long], strict=True):
+        line[r, s:e] = True
+    rest = parts((ink > INK_LEVEL) & ~grow(line, 1), ink)
+    if len(rest):
+        main = int(np.argmax(rest.mass))
+        rest_cols = np.array([rest.left[main], rest.right[main] - 1])
+    else:
+        rest_cols = np.zeros(0, int)
+    bands = parts(line)
+    out = ink.copy()
+    for k in range(len(bands)):
+        top, bottom = bands.top[k], bands.bottom[k]
+        left, right = bands.left[k], bands.right[k]
+        if bands.area[k] / bands.width[k] > max(2.0, RULING_THICKNESS * h):
+            continue  # a thick band is a stroke, or a page's edge, not a line
+        band = bands.labels[top:bottom, left:right] == k + 1
+        strength = float(np.median(np.where(band, ink[top:bottom, left:right], 0).max(0)))
+        overhang = RULING_OVERHANG * w
+        past_both_ends = rest_cols.size > 0 and (
+            left <= rest_cols[0] - overhang and right >= rest_cols[-1] + 1 + overhang
+        )
+        if strength >= RULING_STRENGTH and not past_both_ends:
+            continue
+        above = ink[top - 1, left:right] if top > 0 else None
+        below = ink[bottom, left:right] if bottom < h else None
+        beside = above if below is None else below if above is None else np.minimum(above, below)
+        patch = out[top:bottom, left:right]
+        patch[band] = np.broadcast_to(beside, patch.shape)[band]
+    return out
