@@ -17,7 +17,7 @@ class Prediction:
 
     digit: int | None
     confidence: float | None
-    probabilities: np.ndarray | None  # the ten softmax probabilities
+    probabilities: np.ndarray | None  # the ten softmax probabilities, index = digit
     provider: str
     mode: str
     path: str | None = None
@@ -77,6 +77,7 @@ class Predictor:
         self.mode = mode
         self.min_confidence = min_confidence
         self.input = ModelInput(self.info.mean, self.info.std, self.info.input_size)
+        self.digit_of_column = np.array([int(label) for label in self.info.labels])
 
     def predict(self, image) -> Prediction:
         """One image (a path, a Pillow image or a NumPy array); raises ImageError if unreadable."""
@@ -109,8 +110,9 @@ class Predictor:
     def _reading(
         self, path: str | None, model_input: np.ndarray, log_probs: np.ndarray
     ) -> Prediction:
-        probs = np.exp(log_probs.astype(np.float64))
-        probs /= probs.sum()
+        by_column = np.exp(log_probs.astype(np.float64))
+        probs = np.empty_like(by_column)
+        probs[self.digit_of_column] = by_column / by_column.sum()  # index = digit, per `labels`
         digit = int(probs.argmax())
         confidence = float(probs[digit])
         return Prediction(

@@ -18,12 +18,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from runtime.errors import first_line
+from runtime.components import parts
 from runtime.ink import NoInkError, Page, clean, grow
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 WORK_SIDE = 512  # auto analyses at most this many pixels along the longer side
 BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
+FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 IMAGE_SUFFIXES = {
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
@@ -254,7 +256,7 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     if rows.size == 0:
         raise NoDigitError()
-    ink = ink * grow(digit, max(1, round(stroke_width(digit) / 2)))
+    ink = ink * grow(_with_faint_ink(ink, digit), max(1, round(stroke_width(digit) / 2)))
     fit_h, fit_w = (max(1, round(n * BOX_SHARE)) for n in size)
     scale = min(fit_h / (rows[-1] - rows[0] + 1), fit_w / (cols[-1] - cols[0] + 1))
     margin = max(1, round(1.5 / scale))
@@ -265,6 +267,13 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     digit_img = np.asarray(Image.fromarray(crop.astype(np.float32)).resize(target, resample))
     return centre_by_mass(np.clip(digit_img, 0.0, 1.0), size)
+
+
+def _with_faint_ink(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
+    """The digit's parts and the faint ink that runs on from them (hysteresis)."""
+    faint = parts(ink > FAINT)
+    touched = np.unique(faint.labels[digit])
+    return faint.mask_of(touched[touched > 0] - 1) | digit
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -282,7 +291,10 @@ def centre_by_mass(digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Place `digit` in a zero field of `size` with its centre of mass at the field's centre."""
     fh, fw = size
     field = np.zeros(size, np.float32)
-    digit = digit[:fh, :fw]
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    if rows.size == 0:
+        return field
+    digit = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1][:fh, :fw]  # empty margins off
     mass = float(digit.sum())
     h, w = digit.shape
     if mass <= 0:

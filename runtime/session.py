@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -179,40 +180,62 @@ class ModelInfo:
     metadata: dict
 
 
+DIGITS = tuple(str(d) for d in range(10))
+
+
 def read_contract(session, path: str | os.PathLike = "model") -> ModelInfo:
-    """Check the session's inputs and outputs against the Digit contract; read its metadata."""
+    """Check the session's inputs and outputs against the Digit contract; read its metadata.
+
+    The field size, mean, std and labels come from the file's metadata; the input must be
+    [batch, 1, height, width] of that size and the output one column per label.
+    """
+    meta = dict(session.get_modelmeta().custom_metadata_map)
+    missing = [k for k in ("mean", "std") if k not in meta]
+    if missing:
+        raise _not_digit(path, f"metadata lacks {', '.join(missing)}")
+    try:
+        size = tuple(int(v) for v in meta.get("input_size", "28,28").split(","))
+        labels = tuple(str(v) for v in json.loads(meta.get("labels", json.dumps(DIGITS))))
+        mean, std = float(meta["mean"]), float(meta["std"])
+    except (ValueError, TypeError) as exc:
+        raise ModelError(
+            f"{path} has malformed metadata ({first_line(exc)}); expected {CONTRACT}"
+        ) from exc
+    if len(size) != 2 or min(size) < 1:
+        raise ModelError(f"{path} has malformed metadata (input_size {meta['input_size']!r})")
+    if not math.isfinite(mean) or not math.isfinite(std) or std <= 1e-6:
+        raise ModelError(
+            f"{path} has impossible normalisation in its metadata (mean {mean!r}, std {std!r}):"
+            " the mean must be finite and the std positive"
+        )
+    if sorted(labels) != list(DIGITS):
+        raise ModelError(f"{path} has labels {list(labels)}: a Digit model reads the ten digits")
+
     inputs, outputs = session.get_inputs(), session.get_outputs()
     problems = []
     if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
         problems.append(f"inputs are {[i.name for i in inputs]}")
-    elif inputs[0].type != "tensor(float)" or list(inputs[0].shape[1:]) != [1, 28, 28]:
+    elif inputs[0].type != "tensor(float)" or list(inputs[0].shape[1:]) != [1, *size]:
         problems.append(f"input is {inputs[0].type} {inputs[0].shape}")
     if len(outputs) != 1 or outputs[0].name != OUTPUT_NAME:
         problems.append(f"outputs are {[o.name for o in outputs]}")
-    elif outputs[0].type != "tensor(float)" or list(outputs[0].shape[1:]) != [10]:
+    elif outputs[0].type != "tensor(float)" or list(outputs[0].shape[1:]) != [len(labels)]:
         problems.append(f"output is {outputs[0].type} {outputs[0].shape}")
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    missing = [k for k in ("mean", "std") if k not in meta]
-    if missing:
-        problems.append(f"metadata lacks {', '.join(missing)}")
     if problems:
-        raise ModelError(
-            f"{path} is not a Digit model ({'; '.join(problems)}); expected {CONTRACT}"
-        )
-    try:
-        size = tuple(int(v) for v in meta.get("input_size", "28,28").split(","))
-        labels = tuple(json.loads(meta.get("labels", json.dumps([str(d) for d in range(10)]))))
-        return ModelInfo(
-            path=str(path),
-            mean=float(meta["mean"]),
-            std=float(meta["std"]),
-            input_size=(size[0], size[-1]),
-            polarity=meta.get("polarity", "white-on-black"),
-            labels=labels,
-            metadata=meta,
-        )
-    except (ValueError, TypeError) as exc:
-        raise ModelError(f"{path} has malformed metadata ({exc}); expected {CONTRACT}") from exc
+        raise _not_digit(path, "; ".join(problems))
+    return ModelInfo(
+        path=str(path),
+        mean=mean,
+        std=std,
+        input_size=(size[0], size[1]),
+        polarity=meta.get("polarity", "white-on-black"),
+        labels=labels,
+        metadata=meta,
+    )
+
+
+def _not_digit(path, problems: str) -> ModelError:
+    return ModelError(f"{path} is not a Digit model ({problems}); expected {CONTRACT}")
 
 
 def default_model_path() -> Path:

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from trainer.config import DEFAULT_CHECKPOINT, DEFAULT_ONNX, TrainConfig
+from trainer.config import (
+    AUGMENTATIONS,
+    DEFAULT_CHECKPOINT,
+    DEFAULT_ONNX,
+    TrainConfig,
+    parse_augment,
+)
 from trainer.data import DataError, default_data_dir
 
 # torch and the exporters are imported inside the commands: --help and usage errors stay fast
@@ -21,6 +27,15 @@ class Device(StrEnum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+def _check_augment(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return ",".join(parse_augment(value)) or "none"
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -37,7 +52,12 @@ def train(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed: same seed on CPU, same weights.")] = None,
     augment: Annotated[
-        bool | None, typer.Option("--augment/--no-augment", help="Light random affine.")
+        str | None,
+        typer.Option(
+            help=f"Augmentations, comma-separated: {', '.join(AUGMENTATIONS)}; or none.",
+            callback=_check_augment,
+            show_default=False,
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Train on N samples only.")] = None,
     device: Annotated[Device, typer.Option(help="auto takes CUDA when present.")] = Device.auto,

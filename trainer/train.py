@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 import runtime
+from trainer.augment import augment
 from trainer.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
-from trainer.config import DEFAULT_CHECKPOINT, TrainConfig
+from trainer.config import DEFAULT_CHECKPOINT, TrainConfig, parse_augment
 from trainer.data import MEAN, STD, ensure_mnist, load_split
 from trainer.model import Digit
 
@@ -61,25 +62,16 @@ def select_device(name: str) -> torch.device:
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28), as ToTensor() then Normalize(MEAN, STD)."""
-    return ((images.float() / 255.0 - MEAN) / STD).unsqueeze(1)
+    return standardize(pixels(images))
 
 
-def random_affine(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Per-sample rotation up to 10 degrees, scale 0.9-1.1 and shift up to 2 pixels."""
-    n = x.shape[0]
+def pixels(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) in [0, 1], as ToTensor()."""
+    return (images.float() / 255.0).unsqueeze(1)
 
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        return torch.rand(n, generator=generator).mul_(hi - lo).add_(lo)
 
-    angle = uniform(-10, 10) * math.pi / 180
-    scale = uniform(0.9, 1.1)
-    shift = torch.stack([uniform(-2, 2), uniform(-2, 2)], 1) * (2 / 28)
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
-    theta = torch.cat([theta, shift.unsqueeze(2)], 2).to(x.device)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    background = -MEAN / STD
-    return F.grid_sample(x - background, grid, align_corners=False) + background
+def standardize(x: torch.Tensor) -> torch.Tensor:
+    return (x - MEAN) / STD
 
 
 @torch.no_grad()
@@ -106,11 +98,10 @@ def train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: in
     steps = math.ceil(len(x) / cfg.batch_size)
     bar = tqdm(total=steps, desc=f"epoch {epoch}/{cfg.epochs}", disable=not run.progress)
     total, seen = 0.0, 0
+    names = parse_augment(cfg.augment)
     for step in range(steps):
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-        data, target = x[idx], y[idx]
-        if cfg.augment:
-            data = random_affine(data, gen)
+        data, target = standardize(augment(x[idx], names, gen)), y[idx]
         optimizer.zero_grad(set_to_none=True)
         loss = F.nll_loss(model(data), target)
         loss.backward()
@@ -148,7 +139,7 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
     test_images, test_labels = load_split(run.data_dir, train=False)
     if cfg.limit:
         train_images, train_labels = train_images[: cfg.limit], train_labels[: cfg.limit]
-    x, y = normalize(train_images).to(device), train_labels.to(device)
+    x, y = pixels(train_images).to(device), train_labels.to(device)
     x_test, y_test = normalize(test_images).to(device), test_labels.to(device)
 
     steps_per_epoch = math.ceil(len(x) / cfg.batch_size)

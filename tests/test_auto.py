@@ -1,0 +1,242 @@
+"""`auto`'s steps, each on pictures made for it: polarity, paper, ruling, parts, specks, blanks."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from runtime.components import label, parts
+from runtime.ink import clean, is_white_on_black, remove_ruling
+from runtime.preprocess import (
+    ModelInput,
+    NoDigitError,
+    frame,
+    preprocess,
+    read_page,
+    select_digit,
+)
+
+MODEL = ModelInput(0.1307, 0.3081)
+
+
+def flood_labels(mask: np.ndarray) -> np.ndarray:
+    """8-connected components by breadth-first search: the reference labelling."""
+    labels = np.zeros(mask.shape, int)
+    count = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if labels[start]:
+            continue
+        count += 1
+        queue = deque([start])
+        labels[start] = count
+        while queue:
+            y, x = queue.popleft()
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    ny, nx = y + dy, x + dx
+                    inside = 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1]
+                    if inside and mask[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = count
+                        queue.append((ny, nx))
+    return labels
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_labelling_matches_a_flood_fill(seed):
+    """Components from runs and union-find equal a breadth-first flood fill's, pixel for pixel."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.7)
+    labels, n = label(mask)
+    reference = flood_labels(mask)
+    assert n == reference.max()
+    assert ((labels > 0) == mask).all()
+    same_parts = set(zip(labels[mask].tolist(), reference[mask].tolist(), strict=True))
+    assert len(same_parts) == n  # a one-to-one map between the two labellings
+
+
+def test_parts_measure_each_component():
+    """Area, mass and box of each part."""
+    mask = np.zeros((20, 30), bool)
+    mask[2:5, 3:10] = True
+    mask[10:18, 20:22] = True
+    ink = mask * 0.5
+    found = parts(mask, ink)
+    assert sorted(found.area.tolist()) == [16, 21]
+    k = int(np.argmax(found.area))
+    assert (found.top[k], found.left[k], found.bottom[k], found.right[k]) == (2, 3, 5, 10)
+    assert found.mass[k] == pytest.approx(10.5)
+
+
+def tight(digit: np.ndarray, scale: int = 6) -> np.ndarray:
+    """An MNIST digit cropped to its ink and enlarged: it touches the frame on every side."""
+    rows, cols = np.flatnonzero(digit.max(1) > 60), np.flatnonzero(digit.max(0) > 60)
+    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    size = (crop.shape[1] * scale, crop.shape[0] * scale)
+    return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BICUBIC))
+
+
+@pytest.mark.parametrize("dark_ink", [False, True], ids=["white-on-black", "black-on-white"])
+def test_polarity_holds_when_the_digit_touches_the_border(mnist_test, dark_ink):
+    """Tight crops of 100 MNIST test digits, ink touching all four sides: polarity is right."""
+    images, _ = mnist_test
+    wrong = []
+    for i in range(100):
+        grey = tight(images[i]).astype(np.float32) / 255
+        if dark_ink:
+            grey = 1 - grey
+        if is_white_on_black(grey) == dark_ink:
+            wrong.append(i)
+    assert wrong == []
+
+
+def test_thick_tight_drawing_is_read(mnist_test):
+    """A digit drawn with a thick brush and cropped tight is read, not 'no digit found'."""
+    from benchmarks.imagesets import dilate
+
+    images, labels = mnist_test
+    grey = tight(images[0], 8) > 128
+    thick = dilate(grey, 6)
+    x = preprocess(Image.fromarray((~thick * 255).astype(np.uint8)), "auto", MODEL)
+    pixels = MODEL.pixels(x)
+    assert pixels[0].max() < 0.05 and pixels.max() > 0.9  # dark border, bright strokes
+
+
+def ruled_page(
+    digit_strokes, size=(240, 320), spacing=30, ruling=(150, 190, 235), pen=(20, 30, 120)
+):
+    """A light page with horizontal ruling and a digit drawn by `digit_strokes(draw)`."""
+    h, w = size
+    page = Image.new("RGB", (w, h), (246, 244, 236))
+    draw = ImageDraw.Draw(page)
+    for y in range(spacing // 2, h, spacing):
+        draw.line([(0, y), (w, y)], fill=ruling, width=2)
+    digit_strokes(draw, pen)
+    return page
+
+
+def seven(draw, pen, box=(120, 60, 200, 180), width=7):
+    x0, y0, x1, y1 = box
+    draw.line([(x0, y0), (x1, y0)], fill=pen, width=width)
+    draw.line([(x1, y0), (x0 + 15, y1)], fill=pen, width=width)
+
+
+def test_light_ruling_is_removed_from_the_ink():
+    """Light ruling that crosses the digit leaves no ink away from the digit's strokes."""
+    page = read_page(ruled_page(seven))
+    ink = page.ink
+    ruling_rows = [y for y in range(15, 240, 30) if not 50 <= y <= 190]
+    assert ink[ruling_rows][:, :100].max() < 0.05  # the lines beside the digit are gone
+    digit = page.parts.mask_of(select_digit(page))
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    assert 50 <= rows[0] and rows[-1] <= 190 and 110 <= cols[0] and cols[-1] <= 210
+
+
+def test_strong_ruling_running_past_the_digit_is_removed():
+    """A line as dark as the pen that runs far past the digit on both sides is ruling."""
+    dark = (20, 30, 120)
+    page = read_page(ruled_page(seven, ruling=dark, spacing=50))
+    digit = page.parts.mask_of(select_digit(page))
+    cols = np.flatnonzero(digit.any(0))
+    assert 110 <= cols[0] and cols[-1] <= 210  # the box is the 7's, not the page's width
+
+
+def test_bar_of_a_tight_seven_stays():
+    """In a tight crop the 7's bar spans the picture, as ruling does; it is kept."""
+    img = Image.new("L", (90, 120), 250)
+    seven(ImageDraw.Draw(img), 10, box=(3, 4, 86, 118), width=9)
+    ruled = remove_ruling(clean(np.asarray(img, np.float32) / 255).ink)
+    assert ruled[2:8, 10:80].mean() > 0.8  # the bar
+    x = preprocess(img, "auto", MODEL)
+    top_rows = MODEL.pixels(x)[:10]
+    assert top_rows.max(1).max() > 0.9 and (top_rows > 0.5).sum(1).max() >= 10
+
+
+def test_detached_bar_of_a_five_is_kept():
+    """A 5 whose top bar does not touch its body: both parts make the digit."""
+    img = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(84, 40), (140, 40)], fill=0, width=8)  # the bar, 8 px above the body
+    draw.line([(78, 52), (72, 100), (100, 92), (130, 105), (138, 130), (125, 158), (95, 165),
+               (65, 150)], fill=0, width=8, joint="curve")  # fmt: skip
+    page = read_page(img)
+    chosen = select_digit(page)
+    assert len(chosen) == 2
+    digit = page.parts.mask_of(chosen)
+    assert digit[37:44, 90:135].all(axis=0).any()
+
+
+def test_four_in_two_strokes_is_one_digit():
+    """A 4 drawn as two separate strokes is read as one digit of both."""
+    img = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(img)
+    draw.line([(90, 30), (60, 120), (110, 120)], fill=0, width=8)
+    draw.line([(124, 55), (122, 175)], fill=0, width=8)  # the stem, 10 px from the bar
+    page = read_page(img)
+    assert len(select_digit(page)) == 2
+
+
+def test_specks_do_not_move_the_box(mnist_test):
+    """Specks around a digit change neither its box nor the model's input."""
+    images, _ = mnist_test
+    clean_page = np.full((300, 300), 240, np.uint8)
+    clean_page[80:220, 90:230] = 255 - np.asarray(
+        Image.fromarray(images[3]).resize((140, 140), Image.Resampling.BICUBIC)
+    )
+    specked = clean_page.copy()
+    for y, x in [(20, 20), (30, 270), (270, 40), (250, 250), (60, 150), (240, 160)]:
+        specked[y : y + 3, x : x + 3] = 30
+    a = preprocess(Image.fromarray(clean_page), "auto", MODEL)
+    b = preprocess(Image.fromarray(specked), "auto", MODEL)
+    assert np.abs(MODEL.pixels(a) - MODEL.pixels(b)).max() < 0.02
+
+
+def blank(kind: str) -> Image.Image:
+    rng = np.random.default_rng(0)
+    h, w = 240, 320
+    if kind == "white":
+        return Image.new("L", (w, h), 255)
+    if kind == "black":
+        return Image.new("L", (w, h), 0)
+    if kind == "grey-paper-jpeg-noise":
+        a = 200 + rng.normal(0, 4, (h, w))
+        return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))
+    if kind == "uniform-noise":
+        return Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8))
+    if kind == "uneven-light":
+        yy, xx = np.mgrid[0:h, 0:w]
+        return Image.fromarray((230 - 60 * xx / w - 30 * yy / h).astype(np.uint8))
+    if kind == "empty-canvas":
+        return Image.fromarray(np.zeros((h, w, 4), np.uint8), "RGBA")
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["white", "black", "grey-paper-jpeg-noise", "uniform-noise", "uneven-light", "empty-canvas"],
+)
+def test_blank_pictures_hold_no_digit(kind):
+    """Blank paper, an empty canvas, pure noise and light alone: 'no digit found'."""
+    with pytest.raises(NoDigitError):
+        preprocess(blank(kind), "auto", MODEL)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_frame_centres_by_mass_within_half_a_pixel(seed):
+    """A ring of any size, shape and place lands with its centre of mass within 0.5 px of the
+    field's centre (14, 14), and fits the 20x20 box."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("L", (200, 200), 0)
+    y, x = rng.uniform(5, 90, 2)
+    h, w = rng.uniform(40, 100), rng.uniform(15, 100)
+    ImageDraw.Draw(img).ellipse([x, y, x + w, y + h], outline=255, width=int(rng.integers(3, 12)))
+    ink = np.asarray(img, np.float32) / 255
+    field = frame(ink, ink > 0.5, (28, 28))
+    rows, cols = np.flatnonzero(field.max(1) > 0.5), np.flatnonzero(field.max(0) > 0.5)
+    assert 19 <= max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 <= 21
+    mass = field.sum()
+    cy = (field.sum(1) * np.arange(28)).sum() / mass
+    cx = (field.sum(0) * np.arange(28)).sum() / mass
+    assert abs(cy - 14) <= 0.5 + 1e-4 and abs(cx - 14) <= 0.5 + 1e-4
