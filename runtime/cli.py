@@ -1,63 +1,43 @@
 """`mnist-infer`: read digits from image files, folders or glob patterns.
 
-Exit codes: 0 every input was read, 1 some inputs failed (the others are still reported),
-2 usage or model errors.
+Exit codes: 0 every input was read; 1 some inputs failed (the others are still reported);
+2 usage or model errors; 3 an internal error of this tool (a bug: `--debug` shows where);
+130 interrupted (every line printed before is complete).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
+import sys
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from runtime.errors import first_line
+from runtime.paths import expand
+from runtime.preprocess import MODES
+from runtime.session import PROVIDERS
+
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-
-class Provider(StrEnum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    tensorrt = "tensorrt"
+Provider = StrEnum("Provider", {name: name for name in ("auto", *PROVIDERS)})
+Mode = StrEnum("Mode", {name: name for name in MODES})
 
 
-class Mode(StrEnum):
-    auto = "auto"
-    plain = "plain"
-
-
-def expand(args: list[str]) -> list[tuple[str, str | None]]:
-    """Files, folders (searched recursively) and glob patterns -> (path, error or None)."""
-    from runtime.preprocess import IMAGE_SUFFIXES
-
-    found: list[tuple[str, str | None]] = []
-    for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            images = sorted(
-                str(p)
-                for p in path.rglob("*")
-                if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-            )
-            found += [(p, None) for p in images] or [(arg, "no images in this folder")]
-        elif path.exists():
-            found.append((arg, None))
-        elif glob.has_magic(arg):
-            matches = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
-            found += [(p, None) for p in matches] or [(arg, "no file matches this pattern")]
-        else:
-            found.append((arg, "no such file"))
-    return found
+def shown(path: str | None) -> str:
+    """A path on one line: control characters (a newline in a file name) escaped."""
+    text = str(path)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def line(prediction, top_k: int) -> str:
     if not prediction.found:
-        return f"{prediction.path}: no digit found"
-    text = f"{prediction.path}: {prediction.digit} ({prediction.confidence:.1%})"
+        return f"{shown(prediction.path)}: no digit found"
+    text = f"{shown(prediction.path)}: {prediction.digit} ({prediction.confidence:.1%})"
     others = prediction.top(top_k)[1:]
     if others:
         text += "  next: " + ", ".join(f"{d} ({p:.1%})" for d, p in others)
@@ -91,47 +71,105 @@ def infer(
     min_confidence: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Flag readings below this confidence.")
     ] = 0.5,
+    debug: Annotated[bool, typer.Option(help="Show the traceback of internal errors.")] = False,
 ) -> None:
     """Read the digit in each image and print it with its confidence."""
-    from runtime.predict import Predictor
+    try:
+        code = run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, threads,
+                   min_confidence)  # fmt: skip
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        typer.echo("error: interrupted", err=True)
+        code = 130
+    except (typer.Exit, typer.BadParameter):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(
+            f"error: internal error ({type(exc).__name__}: {first_line(exc)}); "
+            "run again with --debug for the traceback",
+            err=True,
+        )
+        code = 3
+    raise typer.Exit(code)
+
+
+def run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, threads,
+        min_confidence) -> int:  # fmt: skip
+    from runtime.predict import Predictor, current_image
     from runtime.session import ModelError, ProviderError, RuntimeSetupError
 
+    if save_vis is not None:
+        problem = writable_folder(save_vis)
+        if problem:
+            typer.echo(f"error: --save-vis {shown(save_vis)}: {problem}", err=True)
+            return 2
+    route_warnings(current_image)
     try:
         predictor = Predictor(model, provider.value, mode.value, threads, min_confidence)
     except (ModelError, ProviderError, RuntimeSetupError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        return 2
 
-    failed = 0
+    failed = internal = 0
     used: set[str] = set()
-    items = expand(paths)
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
-        readable = [p for p, err in chunk if err is None]
-        results = iter(predictor.predict_batch(readable, batch_size))
-        for path, error in chunk:
+    items = list(expand(paths))
+    readable = (path for path, error in items if error is None)
+    results = predictor.iter_predict(readable, batch_size)
+    try:
+        for path, error in items:
             result = next(results) if error is None else predictor.failure(path, error)
             failed += result.error is not None
+            internal += result.internal
             report(result, as_json, top_k)
             if save_vis is not None and result.error is None:
                 visualise(save_vis, result, predictor, used)
-    raise typer.Exit(1 if failed else 0)
+    except ModelError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    return 3 if internal else 1 if failed else 0
 
 
 def report(result, as_json: bool, top_k: int) -> None:
     if as_json:
-        typer.echo(json.dumps(result.to_json()))
+        typer.echo(json.dumps(result.to_json(), allow_nan=False))
     elif result.error is not None:
-        typer.echo(f"error: {result.path}: {result.error}", err=True)
+        typer.echo(f"error: {shown(result.path)}: {result.error}", err=True)
     else:
         typer.echo(line(result, top_k))
 
 
+def writable_folder(folder: Path) -> str | None:
+    """Why `folder` cannot take the pictures, or None: it is (or can be made) a writable folder."""
+    if folder.exists():
+        if not folder.is_dir():
+            return "is a file, not a folder"
+        return None if os.access(folder, os.W_OK | os.X_OK) else "is not writable"
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{shown(parent)} is a file, not a folder"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"{shown(parent)} is not writable"
+
+
+def route_warnings(current_image) -> None:
+    """Library warnings (a corrupt EXIF block) as one line that names the image."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        where = current_image()
+        prefix = f"{shown(where)}: " if where else ""
+        typer.echo(f"warning: {prefix}{first_line(message)}", err=True)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("always", module="PIL")
+
+
 def visualise(folder: Path, result, predictor, used: set[str]) -> None:
-    from runtime.preprocess import open_image
+    from runtime.preprocess import ImageError, open_image
     from runtime.vis import render
 
-    folder.mkdir(parents=True, exist_ok=True)
     stem = name = Path(result.path).stem
     n = 1
     while name in used:  # two inputs named alike in one run keep both pictures
@@ -139,8 +177,15 @@ def visualise(folder: Path, result, predictor, used: set[str]) -> None:
     used.add(name)
     target = folder / f"{name}.png"
     tmp = target.with_name(f".{target.name}.tmp")
-    render(open_image(result.path), result, predictor.input).save(tmp, format="PNG")
-    os.replace(tmp, target)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        render(open_image(result.path, draft=1024), result, predictor.input).save(tmp, format="PNG")
+        os.replace(tmp, target)
+    except (OSError, ImageError) as exc:
+        tmp.unlink(missing_ok=True)
+        typer.echo(
+            f"warning: {shown(result.path)}: picture not saved ({first_line(exc)})", err=True
+        )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
 COARSE = 64  # the paper's surface is found on a copy about this many pixels across
 OPENING = 0.2  # ... with a structuring element of this share of the picture (radius)
 SMALL = 64  # below this size (px) a picture is no photo: one paper level
+THIN = 8  # a picture whose shorter side is under this is treated as small, whatever its length
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 
 
@@ -115,13 +116,11 @@ def _paper_vote(grey: np.ndarray) -> float | None:
 def _wide_median(grey: np.ndarray) -> np.ndarray | float:
     """The median of a window a quarter of the picture wide around each pixel, on a coarse copy."""
     h, w = grey.shape
-    if max(h, w) < SMALL:
+    if small(grey.shape):
         return float(np.median(grey))
-    step = max(1, max(h, w) // 32)
-    gy, gx = h // step, w // step
-    coarse = grey[: gy * step, : gx * step].reshape(gy, step, gx, step).mean(axis=(1, 3))
-    r = max(1, round(0.25 * max(gy, gx)))
-    padded = np.pad(coarse, r, mode="reflect" if min(gy, gx) > r else "edge")
+    coarse = _coarse(grey, max(1, max(h, w) // 32), np.mean)
+    r = max(1, round(0.25 * max(coarse.shape)))
+    padded = np.pad(coarse, r, mode="reflect" if min(coarse.shape) > r else "edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * r + 1, 2 * r + 1))
     return _resize(np.median(windows, axis=(2, 3)), (h, w))
 
@@ -149,15 +148,25 @@ def paper_surface(ink: np.ndarray) -> np.ndarray | float:
     paper's slow changes of light, and shadows wider than it, are followed.
     """
     h, w = ink.shape
-    if max(h, w) < SMALL:
+    if small(ink.shape):
         return float(np.median(ink[ink <= otsu(ink)]))
-    step = max(1, max(h, w) // COARSE)
-    gy, gx = h // step, w // step
-    smooth = box3(ink)[: gy * step, : gx * step]
-    coarse = smooth.reshape(gy, step, gx, step).min(axis=(1, 3))
-    r = max(1, round(OPENING * max(gy, gx)))
+    coarse = _coarse(box3(ink), max(1, max(h, w) // COARSE), np.min)
+    r = max(1, round(OPENING * max(coarse.shape)))
     opened = _max_filter(_min_filter(coarse, r), r)
     return _resize(box3(opened), (h, w))
+
+
+def small(shape: tuple[int, int]) -> bool:
+    """Too small, or too thin, to be a photo with uneven light: one paper level will do."""
+    return max(shape) < SMALL or min(shape) < THIN
+
+
+def _coarse(a: np.ndarray, step: int, reduce) -> np.ndarray:
+    """Blocks of step x step reduced to one value each (edges padded to whole blocks)."""
+    h, w = a.shape
+    gy, gx = -(-h // step), -(-w // step)
+    a = np.pad(a, ((0, gy * step - h), (0, gx * step - w)), mode="edge")
+    return reduce(a.reshape(gy, step, gx, step), axis=(1, 3))
 
 
 def _min_filter(a: np.ndarray, r: int) -> np.ndarray:
@@ -254,7 +263,7 @@ def clean(grey: np.ndarray) -> Page:
 def lines_an_edge(found: Parts, k: int) -> bool:
     """A solid band along most of one side of the picture: a page's edge, the desk beyond it."""
     h, w = found.labels.shape
-    if min(h, w) < SMALL:
+    if small((h, w)):
         return False
     fill = found.area[k] / (found.height[k] * found.width[k])
     if fill < 0.6:
@@ -283,7 +292,7 @@ def remove_ruling(ink: np.ndarray) -> np.ndarray:
     column (row) takes the fainter of the ink just beside the band, so a pen stroke that
     crosses the line stays whole.
     """
-    if min(ink.shape) < SMALL:
+    if small(ink.shape):
         return ink
     for axis in (0, 1):
         ink = _remove_lines(ink if axis == 0 else ink.T, RULING_SPAN)

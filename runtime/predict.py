@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
+from runtime.errors import first_line
 from runtime.preprocess import MODES, ImageError, ModelInput, NoDigitError, preprocess
-from runtime.session import INPUT_NAME, SessionConfig, load_model
+from runtime.session import INPUT_NAME, ModelError, SessionConfig, load_model
+
+_now = threading.local()  # the image each thread is reading, to name it in warnings
+
+
+def current_image() -> str | None:
+    """The path of the image this thread is reading (for warnings about it), if any."""
+    return getattr(_now, "path", None)
 
 
 @dataclass
@@ -24,15 +37,17 @@ class Prediction:
     error: str | None = None  # why the image could not be read
     low_confidence: bool = False
     model_input: np.ndarray | None = field(default=None, repr=False)  # (28, 28), normalised
+    internal: bool = False  # the error is a fault of this tool, not of the input
 
     @property
     def found(self) -> bool:
         return self.digit is not None
 
     def top(self, k: int) -> list[tuple[int, float]]:
+        """The k likeliest digits with their probabilities, likeliest first."""
         if self.probabilities is None:
             return []
-        order = np.argsort(self.probabilities)[::-1][:k]
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
         return [(int(d), float(self.probabilities[d])) for d in order]
 
     def to_json(self) -> dict:
@@ -59,6 +74,8 @@ class Predictor:
     model: path of an ONNX file (default: the model shipped in exported/).
     provider: auto | cpu | cuda | tensorrt; one asked for that cannot run is an error.
     mode: auto (any photo, scan or drawing) or plain (the seed's resize-and-normalise).
+    threads: ONNX Runtime's intra-op threads (None: its choice).
+    min_confidence: readings under it are flagged `low_confidence`.
     """
 
     def __init__(
@@ -71,13 +88,19 @@ class Predictor:
     ):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
+        if threads is not None:
+            _check_count("threads", threads)
+        if not isinstance(min_confidence, int | float) or not 0 <= min_confidence <= 1:
+            raise ValueError(f"min_confidence must be a number from 0 to 1, not {min_confidence!r}")
         self.session, self.provider, self.info = load_model(
             model, provider, SessionConfig(threads=threads)
         )
         self.mode = mode
-        self.min_confidence = min_confidence
+        self.min_confidence = float(min_confidence)
         self.input = ModelInput(self.info.mean, self.info.std, self.info.input_size)
         self.digit_of_column = np.array([int(label) for label in self.info.labels])
+        batch = self.session.get_inputs()[0].shape[0]
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
 
     def predict(self, image) -> Prediction:
         """One image (a path, a Pillow image or a NumPy array); raises ImageError if unreadable."""
@@ -86,31 +109,99 @@ class Predictor:
             raise ImageError(result.error)
         return result
 
-    def predict_batch(self, images, batch_size: int = 64) -> list[Prediction]:
+    def predict_batch(self, images: Iterable, batch_size: int = 64, jobs: int = 1) -> list:
         """Many images through one session; an unreadable one gets `error`, the rest go on."""
-        images = list(images)
-        results: list[Prediction | None] = [None] * len(images)
-        ready: list[tuple[int, np.ndarray]] = []
-        for i, image in enumerate(images):
-            path = _path_of(image)
-            try:
-                ready.append((i, preprocess(image, self.mode, self.input)))
-            except NoDigitError:
-                results[i] = Prediction(None, None, None, self.provider, self.mode, path)
-            except ImageError as exc:
-                results[i] = self.failure(path, str(exc))
-        for start in range(0, len(ready), batch_size):
-            chunk = ready[start : start + batch_size]
-            batch = np.stack([x for _, x in chunk]).astype(np.float32, copy=False)
-            log_probs = self.session.run(None, {INPUT_NAME: batch})[0]
-            for (i, x), row in zip(chunk, log_probs, strict=True):
-                results[i] = self._reading(_path_of(images[i]), x[0], row)
-        return results  # type: ignore[return-value]
+        return list(self.iter_predict(images, batch_size, jobs))
 
-    def _reading(
-        self, path: str | None, model_input: np.ndarray, log_probs: np.ndarray
-    ) -> Prediction:
-        by_column = np.exp(log_probs.astype(np.float64))
+    def iter_predict(
+        self, images: Iterable, batch_size: int = 64, jobs: int = 1
+    ) -> Iterator[Prediction]:
+        """Readings in input order, as each batch is done; `jobs` images are read at once."""
+        _check_images(images)
+        _check_count("batch_size", batch_size)
+        _check_count("jobs", jobs)
+        pending: list[tuple[str | None, np.ndarray | Prediction]] = []
+        ready = 0
+        for path, prepared in self._prepare_all(images, jobs):
+            pending.append((path, prepared))
+            ready += isinstance(prepared, np.ndarray)
+            if ready == batch_size:
+                yield from self._finish(pending)
+                pending, ready = [], 0
+        yield from self._finish(pending)
+
+    def _prepare_all(self, images: Iterable, jobs: int):
+        if jobs == 1:
+            yield from map(self._prepare, images)
+            return
+        pool = ThreadPoolExecutor(jobs, thread_name_prefix="mnist-read")
+        window: deque = deque()
+        try:
+            for image in images:  # at most 4 images per job in flight: memory stays bounded
+                window.append(pool.submit(self._prepare, image))
+                if len(window) >= 4 * jobs:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _prepare(self, image) -> tuple[str | None, np.ndarray | Prediction]:
+        """The model input of one image, or its result when there is nothing to run."""
+        path = _path_of(image)
+        _now.path = path
+        try:
+            return path, preprocess(image, self.mode, self.input)
+        except NoDigitError:
+            return path, Prediction(None, None, None, self.provider, self.mode, path)
+        except ImageError as exc:
+            return path, self.failure(path, str(exc))
+        except MemoryError:
+            return path, self.failure(path, "not enough memory to read this image")
+        except Exception as exc:  # a fault of this tool: this image fails, the others go on
+            message = f"internal error ({type(exc).__name__}: {first_line(exc)})"
+            return path, Prediction(
+                None, None, None, self.provider, self.mode, path, error=message, internal=True
+            )
+        finally:
+            _now.path = None
+
+    def _finish(self, pending) -> Iterator[Prediction]:
+        arrays = [x for _, x in pending if isinstance(x, np.ndarray)]
+        rows = iter(self.run(np.stack(arrays)) if arrays else ())
+        for path, prepared in pending:
+            if isinstance(prepared, Prediction):
+                yield prepared
+            else:
+                yield self._reading(path, prepared[0], next(rows))
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Log-probabilities (N, 10) of model inputs (N, 1, H, W); ModelError if the model fails.
+
+        A model whose batch dimension is fixed is run in chunks of that size.
+        """
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        step = self.fixed_batch or len(batch)
+        out = []
+        for start in range(0, len(batch), step):
+            chunk = batch[start : start + step]
+            short = step - len(chunk) if self.fixed_batch else 0
+            if short:
+                chunk = np.concatenate([chunk, np.zeros((short, *chunk.shape[1:]), np.float32)])
+            try:
+                result = self.session.run(None, {INPUT_NAME: chunk})[0]
+            except Exception as exc:
+                raise ModelError(f"the model failed to run: {first_line(exc)}") from exc
+            out.append(np.asarray(result)[: len(chunk) - short])
+        log_probs = np.concatenate(out)
+        if log_probs.shape != (len(batch), len(self.digit_of_column)):
+            raise ModelError(f"the model returned shape {log_probs.shape} for {len(batch)} images")
+        if not np.isfinite(log_probs).all():
+            raise ModelError("the model returned NaN or infinite values: its weights are broken")
+        return log_probs
+
+    def _reading(self, path: str | None, model_input: np.ndarray, log_probs) -> Prediction:
+        by_column = np.exp(log_probs.astype(np.float64) - float(np.max(log_probs)))
         probs = np.empty_like(by_column)
         probs[self.digit_of_column] = by_column / by_column.sum()  # index = digit, per `labels`
         digit = int(probs.argmax())
@@ -132,4 +223,17 @@ class Predictor:
 
 
 def _path_of(image) -> str | None:
-    return str(image) if isinstance(image, str | os.PathLike) else None
+    return os.fsdecode(image) if isinstance(image, str | bytes | os.PathLike) else None
+
+
+def _check_images(images) -> None:
+    if isinstance(images, str | bytes | os.PathLike | Image.Image | np.ndarray):
+        raise TypeError(
+            "predict_batch takes an iterable of images (paths, Pillow images or arrays); "
+            "for one image use predict()"
+        )
+
+
+def _check_count(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -10,27 +10,24 @@ aspect ratio and centred by centre of mass. The field, mean and std are the mode
 from __future__ import annotations
 
 import os
-import warnings
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from runtime.errors import first_line
 from runtime.components import parts
+from runtime.errors import first_line
 from runtime.ink import NoInkError, Page, clean, grow
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
+JPEG_DRAFT_LIMIT = 250_000_000  # pixels of a JPEG decoded at reduced scale (1/8: 4 MP)
 WORK_SIDE = 512  # auto analyses at most this many pixels along the longer side
 BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
-IMAGE_SUFFIXES = {
-    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
-    ".pnm", ".jfif", ".ico",
-}  # fmt: skip
 
 
 class ImageError(Exception):
@@ -68,36 +65,93 @@ def open_image(source, draft: int | None = None) -> Image.Image:
     """A loaded Pillow image from a path, a Pillow image or a NumPy array (first frame only).
 
     draft: a JPEG file is decoded at the smallest scale whose longer side is at least this
-    (None: at full size, as `plain` must).
+    (None: at full size, as `plain` must). Pixel counts are checked here, not by Pillow's
+    decompression-bomb warning: a file decoded whole may hold Pillow's MAX_IMAGE_PIXELS, a JPEG
+    decoded at reduced scale JPEG_DRAFT_LIMIT.
     """
     if isinstance(source, Image.Image):
-        return source
+        return _loaded(source)
     if isinstance(source, np.ndarray):
         return _from_array(source)
     if not isinstance(source, str | os.PathLike):
         raise ImageError(f"cannot read a {type(source).__name__} as an image")
     path = Path(source)
-    if not path.exists():
-        raise ImageError("no such file")
-    if path.is_dir():
-        raise ImageError("is a folder")
-    if path.stat().st_size == 0:
-        raise ImageError("empty file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
-            if img.format == "JPEG" and draft:  # decode at reduced scale: no 40 MP photo whole
-                img.draft(img.mode, _draft_size(img.size, draft))
-            img.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError("too many pixels (over Pillow's decompression-bomb limit)") from exc
+        if path.is_dir():
+            raise ImageError("is a folder")
+        if not path.is_file():
+            raise ImageError("no such file" if not path.exists() else "not a regular file")
+        if path.stat().st_size == 0:
+            raise ImageError("empty file")
+        img = _open_unchecked(path)
+        jpeg = img.format in ("JPEG", "MPO")
+        _check_pixels(img.size, JPEG_DRAFT_LIMIT if jpeg and draft else Image.MAX_IMAGE_PIXELS)
+        if jpeg and draft:  # decode at reduced scale: no 100 MP photo lands whole
+            img.draft(img.mode, _draft_size(img.size, draft))
+        img.load()
+    except ImageError:
+        raise
     except UnidentifiedImageError as exc:
         raise ImageError("not an image Pillow can read") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"unreadable image ({first_line(exc)})") from exc
     if img.width == 0 or img.height == 0:
         raise ImageError("zero-size image")
+    return img
+
+
+def _open_unchecked(path: Path) -> Image.Image:
+    """Image.open without its decompression-bomb check (open_image checks the pixel count).
+
+    Pillow's check warns from 89 MP, which would refuse every large phone photo that draft
+    decoding reads in a few MB, and a warnings filter around it is not thread-safe.
+    """
+    fp = open(path, "rb")  # noqa: SIM115 - the image keeps it open until load()
+    try:
+        prefix = fp.read(16)
+        for loader in (Image.preinit, Image.init):
+            loader()
+            for fmt in list(Image.ID):
+                factory, accept = Image.OPEN[fmt]
+                if accept and accept(prefix) is not True:
+                    continue
+                fp.seek(0)
+                try:
+                    img = factory(fp, str(path))
+                except (SyntaxError, IndexError, TypeError, struct.error):
+                    continue
+                img._exclusive_fp = True  # closed with the image, as Image.open does
+                return img
+    except BaseException:
+        fp.close()
+        raise
+    fp.close()
+    raise UnidentifiedImageError(str(path))
+
+
+def _check_pixels(size: tuple[int, int], limit: int | None) -> None:
+    pixels = size[0] * size[1]
+    if limit is not None and pixels > limit:
+        jpeg = (
+            ""
+            if limit == JPEG_DRAFT_LIMIT
+            else f", {JPEG_DRAFT_LIMIT / 1e6:.0f} for a JPEG in auto"
+        )
+        raise ImageError(
+            f"too many pixels ({size[0]}x{size[1]}, {pixels / 1e6:.0f} MP; the limit is "
+            f"{limit / 1e6:.0f} MP{jpeg})"
+        )
+
+
+def _loaded(img: Image.Image) -> Image.Image:
+    """A caller's Pillow image, loaded now so that a truncated or closed one fails here."""
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, AttributeError) as exc:
+        raise ImageError(f"unreadable image ({first_line(exc)})") from exc
+    if img.width == 0 or img.height == 0:
+        raise ImageError("zero-size image")
+    _check_pixels(img.size, Image.MAX_IMAGE_PIXELS)
     return img
 
 
@@ -108,19 +162,36 @@ def _draft_size(size: tuple[int, int], side: int) -> tuple[int, int]:
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
+    """A NumPy image: HxW, HxWx1, HxWx3 or HxWx4 (leading axes of size 1 are dropped).
+
+    bool is ink-or-not; uint8 as it is; 16-bit integers as 16-bit grey; floats in [0, 1] or
+    [0, 255] (by their maximum); NaN and infinities are refused.
+    """
     a = np.asarray(array)
+    while a.ndim > 3 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim == 3 and a.shape[0] == 1 and a.shape[2] not in (1, 3, 4):
+        a = a[0]  # (1, H, W), as a model input would be
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
         raise ImageError(f"an array image must be HxW, HxWx3 or HxWx4, not {a.shape}")
+    if a.dtype.kind not in "biuf":
+        raise ImageError(f"an array image must hold numbers, not {a.dtype}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ImageError("the array holds NaN or infinite values")
+    _check_pixels((a.shape[1], a.shape[0]), Image.MAX_IMAGE_PIXELS)
     if a.dtype == np.bool_:
         a = a.astype(np.uint8) * 255
-    if a.ndim == 2 and a.dtype != np.uint8:
-        return Image.fromarray(a.astype(np.float32))
-    if a.dtype != np.uint8:
-        scale = 255.0 if float(np.nanmax(a)) <= 1.0 else 1.0
-        a = np.clip(a.astype(np.float64) * scale, 0, 255).astype(np.uint8)
-    return Image.fromarray(a)
+    if a.dtype == np.uint8:
+        return Image.fromarray(np.ascontiguousarray(a))
+    if a.ndim == 2:
+        if a.dtype.kind in "iu" and 0 <= a.min() and a.max() <= 65535:
+            return Image.fromarray(a.astype(np.uint16))
+        return Image.fromarray(a.astype(np.float32))  # to_grey scales it by its maximum
+    top = float(a.max())
+    scale = 255.0 if top <= 1.0 else 1 / 257 if top > 255 else 1.0
+    return Image.fromarray(np.clip(np.rint(a.astype(np.float64) * scale), 0, 255).astype(np.uint8))
 
 
 def reduce_large(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
@@ -198,8 +269,19 @@ def _composite(rgba: np.ndarray) -> np.ndarray:
 def preprocess_plain(img: Image.Image, model: ModelInput) -> np.ndarray:
     """The seed's pipeline: (1, height, width) float32."""
     h, w = model.size
-    grey = img.convert("L").resize((w, h))
+    grey = _eight_bit_grey(img).resize((w, h))
     return model.normalise(np.asarray(grey, dtype=np.float32) / np.float32(255.0))
+
+
+def _eight_bit_grey(img: Image.Image) -> Image.Image:
+    """convert("L") as the seed did; 16-bit and float images scaled (not clipped) to 8 bits,
+    and modes that Pillow cannot turn into L directly (LAB, HSV) through RGB."""
+    if img.mode in ("F", "I") or img.mode.startswith("I;16"):
+        return Image.fromarray(np.rint(to_grey(img) * 255).astype(np.uint8))
+    try:
+        return img.convert("L")
+    except ValueError:
+        return img.convert("RGB").convert("L")
 
 
 def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:

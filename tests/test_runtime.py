@@ -184,7 +184,7 @@ BAD_INPUTS = {
     "not-an-image": (lambda p: p.write_text("hello"), "not an image"),
     "truncated": (write_truncated_png, "unreadable image"),
     "zero-size": (lambda p: p.write_bytes(b""), "empty file"),
-    "decompression-bomb": (write_bomb, "decompression-bomb"),
+    "decompression-bomb": (write_bomb, "too many pixels"),
 }
 
 

@@ -12,6 +12,7 @@ from trainer.config import (
     AUGMENTATIONS,
     DEFAULT_CHECKPOINT,
     DEFAULT_ONNX,
+    MAX_SEED,
     TrainConfig,
     parse_augment,
 )
@@ -50,7 +51,10 @@ def train(
     lr: Annotated[
         float | None, typer.Option(min=0.0, help="Peak one-cycle learning rate (default 3e-3).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed: same seed on CPU, same weights.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, max=MAX_SEED, help="Seed: same seed on CPU, same weights."),
+    ] = None,
     augment: Annotated[
         str | None,
         typer.Option(
@@ -74,8 +78,8 @@ def train(
     ] = 100,
 ) -> None:
     """Train the Digit CNN on MNIST and save a .pth checkpoint, metrics JSON and curves PNG."""
-    from trainer.checkpoint import CheckpointError
-    from trainer.train import Run, TrainError
+    from trainer.checkpoint import CheckpointError, unwritable
+    from trainer.train import Interrupted, Run, TrainError
     from trainer.train import train as run_training
 
     given = dict(
@@ -85,13 +89,19 @@ def train(
     if resume and given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)
         raise fail(f"{names} cannot be changed when resuming: the checkpoint's config is used", 2)
+    try:
+        config = TrainConfig(**given)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    problem = unwritable(out)
+    if problem:
+        raise fail(f"--out {out}: {problem}", 2)
     data_dir = data_dir or default_data_dir()
     run = Run(data_dir=data_dir, out=out, device=device.value, log_interval=log_interval)
     try:
-        run_training(TrainConfig(**given), run, resume=resume)
+        run_training(config, run, resume=resume)
     except TrainError as exc:
-        interrupted = str(exc).startswith("interrupted")
-        raise fail(str(exc), 130 if interrupted else 1) from None
+        raise fail(str(exc), 130 if isinstance(exc, Interrupted) else 1) from None
     except (DataError, CheckpointError) as exc:
         raise fail(str(exc)) from None
 

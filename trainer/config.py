@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 DEFAULT_CHECKPOINT = Path("runs/digit.pth")
-AUGMENTATIONS = ("affine", "elastic", "width", "lowres", "contrast")  # trainer/augment.py
 DEFAULT_ONNX = Path("exported/digit.onnx")
+AUGMENTATIONS = ("affine", "elastic", "width", "lowres", "contrast")  # trainer/augment.py
+MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -17,12 +19,46 @@ class TrainConfig:
     lr: float = 3e-3  # peak of the one-cycle schedule
     seed: int = 1
     augment: str = "none"  # comma-separated names from trainer/augment.py, or none
+    limit: int | None = None  # train on the first N samples only (smoke runs)
 
     def __post_init__(self):
+        """Refuse what cannot train, with a one-line ValueError that names the field."""
         if isinstance(self.augment, bool):  # checkpoints from before named augmentations
             self.augment = "affine" if self.augment else "none"
+        for name in ("epochs", "batch_size"):
+            _whole(name, getattr(self, name), 1)
+        if self.limit is not None:
+            _whole("limit", self.limit, 1)
+        _whole("seed", self.seed, 0, MAX_SEED)
+        lr = self.lr
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, int | float)
+            or not math.isfinite(lr)
+            or lr <= 0
+        ):
+            raise ValueError(f"lr must be a finite number above 0, not {lr!r}")
+        if not isinstance(self.augment, str):
+            raise ValueError(f"augment must be names of augmentations, not {self.augment!r}")
+        self.augment = ",".join(parse_augment(self.augment)) or "none"
 
-    limit: int | None = None  # train on the first N samples only (smoke runs)
+    @classmethod
+    def from_dict(cls, stored) -> TrainConfig:
+        """A config as a checkpoint stores it; ValueError if it is not one."""
+        if not isinstance(stored, dict):
+            raise ValueError(f"config must be a mapping, not {type(stored).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(map(str, stored)) - known)
+        if unknown:
+            raise ValueError(f"config has unknown fields {unknown}")
+        return cls(**stored)
+
+
+def _whole(name: str, value, low: int, high: int | None = None) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
+    if not ok or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise ValueError(f"{name} must be a whole number {bound}, not {value!r}")
 
 
 def parse_augment(names: str | bool | None) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import sys
 import tempfile
 import warnings
@@ -25,9 +26,9 @@ import torch
 import runtime
 from runtime.errors import first_line
 from runtime.session import INPUT_NAME, OUTPUT_NAME, ModelError, ProviderError, create_session
-from trainer.checkpoint import atomic_write, load_checkpoint, model_from_checkpoint
+from trainer.checkpoint import atomic_write, load_checkpoint, model_from_checkpoint, unwritable
 from trainer.config import DEFAULT_CHECKPOINT, DEFAULT_ONNX
-from trainer.data import MEAN, STD, ensure_mnist, load_split
+from trainer.data import ensure_mnist, load_split
 from trainer.train import normalize
 
 MIN_OPSET = {"dynamo": 15, "legacy": 9}  # below 15 the dynamo conversion fails here
@@ -131,8 +132,8 @@ def _trace(model, example, opset: int, exporter: str) -> onnx.ModelProto:
 
 
 def contract_metadata(state: dict, checkpoint: Path, opset: int, exporter: str) -> dict[str, str]:
-    metrics = state.get("metrics") or {}
-    norm = state.get("normalization") or {"mean": MEAN, "std": STD}
+    metrics, norm = state["metrics"], state["normalization"]
+    accuracy = metrics.get("test_accuracy")
     return {
         "mean": repr(float(norm["mean"])),
         "std": repr(float(norm["std"])),
@@ -144,8 +145,8 @@ def contract_metadata(state: dict, checkpoint: Path, opset: int, exporter: str) 
         "exporter": exporter,
         "precision": "float32",
         "source_checkpoint_sha256": sha256_bytes(Path(checkpoint).read_bytes()),
-        "test_accuracy": f"{metrics.get('test_accuracy', float('nan')):.4f}",
-        "train_config": json.dumps(state.get("config", {}), sort_keys=True),
+        "test_accuracy": "unknown" if accuracy is None else f"{accuracy:.4f}",
+        "train_config": json.dumps(state["config"], sort_keys=True),
         "package_version": runtime.__version__,
     }
 
@@ -279,7 +280,7 @@ def verify_variant(data: bytes, reference, x, y, precision: str) -> dict:
     report = parity_report(reference, ort_log_probs(session, x), y)
     report.update(provider=provider, note=note)
     drop = report["accuracy_torch"] - report["accuracy_onnx"]
-    if drop > MAX_ACCURACY_DROP:
+    if not drop <= MAX_ACCURACY_DROP:  # NaN fails too
         raise ExportError(
             f"the {precision} model loses {100 * drop:.2f} points of accuracy "
             f"(limit {100 * MAX_ACCURACY_DROP:.1f}); nothing was written"
@@ -293,6 +294,12 @@ def export(opts: ExportOptions) -> list[dict]:
     check_opset(opts.opset, opts.exporter)
     state = load_checkpoint(opts.checkpoint)
     model = model_from_checkpoint(state, opts.checkpoint)
+    broken = [k for k, v in model.state_dict().items() if not torch.isfinite(v).all()]
+    if broken:
+        raise ExportError(
+            f"{opts.checkpoint} holds NaN or infinite weights ({', '.join(broken)}): "
+            "the training diverged; nothing was written"
+        )
     check_writable(opts.out)
 
     proto = to_onnx(model, opts.opset, opts.exporter)
@@ -307,7 +314,8 @@ def export(opts: ExportOptions) -> list[dict]:
 
     ensure_mnist(opts.data_dir, log=log)
     images, labels = load_split(opts.data_dir, train=False)
-    x, y = normalize(images), labels.numpy()
+    norm = state["normalization"]
+    x, y = normalize(images, norm["mean"], norm["std"]), labels.numpy()
     reference = torch_log_probs(model, x)
     x = x.numpy()
 
@@ -324,7 +332,7 @@ def export(opts: ExportOptions) -> list[dict]:
             f"ONNX Runtime and PyTorch disagree on test images {parity['disagreeing_indices']}; "
             "nothing was written"
         )
-    if parity["max_abs_diff"] > MAX_TOLERANCE:
+    if not parity["max_abs_diff"] <= MAX_TOLERANCE:  # NaN fails too
         raise ExportError(
             f"max |diff| {parity['max_abs_diff']:.2e} exceeds {MAX_TOLERANCE:g}; "
             "nothing was written"
@@ -335,7 +343,8 @@ def export(opts: ExportOptions) -> list[dict]:
     if opts.int8:
         train_images, _ = load_split(opts.data_dir, train=True)
         pick = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(0))
-        calibration = normalize(train_images[pick[:CALIBRATION_IMAGES]]).numpy()
+        chosen = train_images[pick[:CALIBRATION_IMAGES]]
+        calibration = normalize(chosen, norm["mean"], norm["std"]).numpy()
         files["int8"] = _variant(quantize_int8(float_bytes, calibration), meta, "int8")
     if opts.fp16:
         files["float16"] = _variant(convert_fp16(proto), meta, "float16")
@@ -355,7 +364,10 @@ def export(opts: ExportOptions) -> list[dict]:
         variant_meta = {**meta, "precision": precision}
         card = model_card(path, data, variant_meta, report, state, opts)
         atomic_write(path, lambda f, data=data: f.write(data))
-        atomic_write(card_path(path), lambda f, c=card: f.write(json.dumps(c, indent=2).encode()))
+        atomic_write(
+            card_path(path),
+            lambda f, c=card: f.write(json.dumps(c, indent=2, allow_nan=False).encode()),
+        )
         log(f"wrote {path} ({len(data) / 1e6:.2f} MB) and {card_path(path).name}")
         cards.append(card)
     return cards
@@ -368,21 +380,16 @@ def _variant(data: bytes, meta: dict[str, str], precision: str) -> tuple[bytes, 
 
 
 def check_writable(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"):
-            pass
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder")
+    problem = unwritable(path)
+    if problem:
+        raise ExportError(f"cannot write {path}: {problem}")
 
 
 def model_card(path: Path, data: bytes, meta: dict, report: dict, state: dict, opts) -> dict:
     import onnxruntime
     import onnxscript
 
-    config = state.get("config", {})
+    config = state["config"]
     flags = [
         f"--{key.replace('_', '-')}" + ("" if value is True else f" {value}")
         for key, value in config.items()
@@ -405,9 +412,9 @@ def model_card(path: Path, data: bytes, meta: dict, report: dict, state: dict, o
             "size_bytes": Path(opts.checkpoint).stat().st_size,
             "sha256": meta["source_checkpoint_sha256"],
             "epoch": int(state["epoch"]),
-            "test_accuracy": (state.get("metrics") or {}).get("test_accuracy"),
-            "train_seconds": (state.get("metrics") or {}).get("train_seconds"),
-            "device": (state.get("metrics") or {}).get("device"),
+            "test_accuracy": state["metrics"].get("test_accuracy"),
+            "train_seconds": _number(state["metrics"].get("train_seconds")),
+            "device": str(state["metrics"].get("device", "unknown")),
         },
         "versions": {
             "python": sys.version.split()[0],
@@ -416,7 +423,12 @@ def model_card(path: Path, data: bytes, meta: dict, report: dict, state: dict, o
             "onnxscript": onnxscript.__version__,
             "onnxruntime": onnxruntime.__version__,
             "mnist-digit": runtime.__version__,
-            "trained_with_torch": (state.get("versions") or {}).get("torch"),
+            "trained_with_torch": str(state["versions"].get("torch", "unknown")),
         },
         "commands": [train_cmd, opts.command or f"mnist-export --opset {opts.opset}"],
     }
+
+
+def _number(value) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None

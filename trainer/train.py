@@ -16,8 +16,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 import runtime
+from runtime.errors import first_line
 from trainer.augment import augment
-from trainer.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from trainer.checkpoint import (
+    CheckpointError,
+    atomic_write,
+    load_checkpoint,
+    save_checkpoint,
+    unwritable,
+)
 from trainer.config import DEFAULT_CHECKPOINT, TrainConfig, parse_augment
 from trainer.data import MEAN, STD, ensure_mnist, load_split
 from trainer.model import Digit
@@ -27,6 +34,14 @@ CHECKPOINT_FORMAT = "mnist-digit-checkpoint/1"
 
 class TrainError(Exception):
     """A training problem the user can act on; the message is one line."""
+
+
+class Interrupted(TrainError):
+    """Ctrl-C: the message says which epoch the checkpoint holds."""
+
+
+class Diverged(TrainError):
+    """The loss became NaN or infinite."""
 
 
 @dataclass
@@ -60,18 +75,14 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28), as ToTensor() then Normalize(MEAN, STD)."""
-    return standardize(pixels(images))
+def normalize(images: torch.Tensor, mean: float = MEAN, std: float = STD) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28), as ToTensor() then Normalize(mean, std)."""
+    return (pixels(images) - mean) / std
 
 
 def pixels(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) in [0, 1], as ToTensor()."""
     return (images.float() / 255.0).unsqueeze(1)
-
-
-def standardize(x: torch.Tensor) -> torch.Tensor:
-    return (x - MEAN) / STD
 
 
 @torch.no_grad()
@@ -101,9 +112,13 @@ def train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: in
     names = parse_augment(cfg.augment)
     for step in range(steps):
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-        data, target = standardize(augment(x[idx], names, gen)), y[idx]
+        data, target = (augment(x[idx], names, gen) - MEAN) / STD, y[idx]
         optimizer.zero_grad(set_to_none=True)
         loss = F.nll_loss(model(data), target)
+        if not torch.isfinite(loss):
+            raise Diverged(
+                f"the training loss became {loss.item()} in epoch {epoch}, step {step + 1}"
+            )
         loss.backward()
         optimizer.step()
         scheduler.step()
@@ -133,7 +148,10 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
     device = select_device(run.device)
     state = load_checkpoint(resume) if resume else None
     if state is not None:
-        cfg = TrainConfig(**state["config"])
+        cfg = TrainConfig.from_dict(state["config"])
+    problem = unwritable(run.out)
+    if problem:
+        raise TrainError(f"cannot write {run.out}: {problem}")
     ensure_mnist(run.data_dir, log=run.log)
     train_images, train_labels = load_split(run.data_dir, train=True)
     test_images, test_labels = load_split(run.data_dir, train=False)
@@ -177,15 +195,22 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
             )
             saved = epoch
     except KeyboardInterrupt:
-        if saved is not None:
-            where = f"{run.out} holds epoch {saved}"
-        elif resume is not None:
-            where = f"{resume} still holds epoch {start}"
-        else:
-            where = "nothing was saved"
-        raise TrainError(f"interrupted during epoch {epoch}: {where}") from None
+        raise Interrupted(
+            f"interrupted during epoch {epoch}: {_kept(run, resume, saved, start)}"
+        ) from None
+    except Diverged as exc:
+        raise Diverged(f"{exc} (try a lower --lr): {_kept(run, resume, saved, start)}") from None
     report(metrics, run)
     return metrics
+
+
+def _kept(run: Run, resume, saved, start) -> str:
+    """What the checkpoint on disk holds after a run stopped early."""
+    if saved is not None:
+        return f"{run.out} holds epoch {saved}"
+    if resume is not None:
+        return f"{resume} still holds epoch {start}"
+    return "nothing was saved"
 
 
 def _restore(state, model, optimizer, scheduler, gen, path) -> tuple[int, list[dict]]:
@@ -194,9 +219,10 @@ def _restore(state, model, optimizer, scheduler, gen, path) -> tuple[int, list[d
         optimizer.load_state_dict(state["optimizer_state_dict"])
         scheduler.load_state_dict(state["scheduler_state_dict"])
         gen.set_state(state["rng_state"])
-    except (KeyError, RuntimeError, ValueError) as exc:
-        raise CheckpointError(f"{path} cannot be resumed: {str(exc).splitlines()[0]}") from exc
-    return int(state["epoch"]), list(state.get("history", []))
+        history = [dict(h) for h in state.get("history", [])]
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise CheckpointError(f"{path} cannot be resumed: {first_line(exc)}") from exc
+    return int(state["epoch"]), history
 
 
 def checkpoint_state(model, optimizer, scheduler, gen, cfg, epoch, history, metrics) -> dict:
