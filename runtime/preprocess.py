@@ -235,14 +235,29 @@ def to_grey(img: Image.Image) -> np.ndarray:
         scale = 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else 65535.0 if top <= 65535 else top
         return np.clip(np.nan_to_num(a) / scale, 0.0, 1.0)
     if mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        img = convert(img, "RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("PA", "La", "RGBa", "LA") or (mode != "RGBA" and "transparency" in img.info):
-        img = img.convert("RGBA")
+        img = convert(img, "RGBA")
     if img.mode == "RGBA":
         return _composite(np.asarray(img, dtype=np.float32) / 255.0)
     if img.mode != "L":
-        img = img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB, HSV, 1, RGB: ITU-R 601-2
+        img = convert(convert(img, "RGB"), "L")  # CMYK, YCbCr, LAB, HSV, 1, RGB: ITU-R 601-2
     return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def convert(img: Image.Image, mode: str) -> Image.Image:
+    """img.convert(mode), through LA or RGB(A) for the modes Pillow cannot convert directly
+    (LAB to L, La to anything but LA); ImageError if no way works."""
+    try:
+        return img.convert(mode)
+    except ValueError:
+        pass
+    for via in ("LA", "RGBA", "RGB"):
+        try:
+            return img.convert(via).convert(mode)
+        except ValueError:
+            continue
+    raise ImageError(f"cannot read a {img.mode} image")
 
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -275,13 +290,10 @@ def preprocess_plain(img: Image.Image, model: ModelInput) -> np.ndarray:
 
 def _eight_bit_grey(img: Image.Image) -> Image.Image:
     """convert("L") as the seed did; 16-bit and float images scaled (not clipped) to 8 bits,
-    and modes that Pillow cannot turn into L directly (LAB, HSV) through RGB."""
+    and modes that Pillow cannot turn into L directly (LAB, La) through another mode."""
     if img.mode in ("F", "I") or img.mode.startswith("I;16"):
         return Image.fromarray(np.rint(to_grey(img) * 255).astype(np.uint8))
-    try:
-        return img.convert("L")
-    except ValueError:
-        return img.convert("RGB").convert("L")
+    return convert(img, "L")
 
 
 def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from runtime.predict import Prediction
-from runtime.preprocess import ModelInput, upright
+from runtime.preprocess import ModelInput, convert, upright
 
 PANEL, TITLE, PAD = 196, 36, 12
 
@@ -31,7 +31,7 @@ def render(source: Image.Image, prediction: Prediction, model: ModelInput) -> Im
     draw.text((PAD, PAD), title, fill="black", font=_font(20))
     top = TITLE + PAD
 
-    shown = upright(source).convert("RGBA")
+    shown = convert(upright(source), "RGBA")
     shown.thumbnail((PANEL, PANEL))
     backdrop = Image.new("RGBA", shown.size, "white")
     canvas.paste(Image.alpha_composite(backdrop, shown).convert("RGB"), (PAD, top))

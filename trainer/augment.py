@@ -16,11 +16,21 @@ import torch.nn.functional as F
 
 SHARE = 0.6  # of each batch that may be augmented
 AFFINE = {"rotate": 15.0, "shear": 0.3, "scale": 0.15, "aspect": 0.15}  # degrees, shares
-PROBABILITY = {"affine": 0.6, "elastic": 0.5, "width": 0.4, "lowres": 0.3, "contrast": 0.3}
+PROBABILITY = {
+    "styles": 0.5,
+    "affine": 0.6,
+    "elastic": 0.5,
+    "width": 0.4,
+    "lowres": 0.3,
+    "contrast": 0.3,
+}
 
 
-def augment(x: torch.Tensor, names: tuple[str, ...], gen: torch.Generator) -> torch.Tensor:
-    """Augment a share of the batch x (N, 1, 28, 28) in [0, 1]; the rest is left as it is.
+def augment(
+    x: torch.Tensor, y: torch.Tensor, names: tuple[str, ...], gen: torch.Generator
+) -> torch.Tensor:
+    """Augment a share of the batch x (N, 1, 28, 28) in [0, 1] with labels y; the rest is left
+    as it is.
 
     Within that share each augmentation is drawn on its own (PROBABILITY), so that most
     augmented digits carry one or two changes, not all of them at once.
@@ -28,13 +38,72 @@ def augment(x: torch.Tensor, names: tuple[str, ...], gen: torch.Generator) -> to
     out = x
     for name in names:
         chosen = torch.rand(x.shape[0], generator=gen) < SHARE * PROBABILITY[name]
+        if name == "styles":
+            chosen &= (y.cpu() == 1) | (y.cpu() == 7)
         if not chosen.any():
             continue
-        chosen = chosen.to(x.device)
         if out is x:
             out = x.clone()
-        out[chosen] = STEPS[name](out[chosen], gen)
+        idx = chosen.to(x.device)
+        if name == "styles":
+            out[idx] = styles(out[idx], y[idx], gen)
+        else:
+            out[idx] = STEPS[name](out[idx], gen)
     return out
+
+
+def styles(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """The other ways to write a 1 and a 7: a 1 with a flag (and sometimes a foot), as in
+    typeset digits and European hands, and a 7 with a bar across its stem."""
+    n = x.shape[0]
+    ink = x[:, 0] > 0.5
+    rows = ink.any(2)
+    if not rows.any(1).all():
+        return x
+    top = rows.float().argmax(1)
+    bottom = 27 - rows.flip(1).float().argmax(1)
+    height = (bottom - top + 1).float()
+    xs = torch.arange(28, dtype=torch.float32, device=x.device)
+
+    def centre(row: torch.Tensor) -> torch.Tensor:
+        line = x[torch.arange(n), 0, row]
+        return (line * xs).sum(1) / line.sum(1).clamp_min(1e-6)
+
+    width = (ink.sum((1, 2)).float() / height).clamp(1.2, 4.0)  # the stroke's, roughly
+    segments = []
+    one = (y == 1).cpu()
+    if one.any():
+        length = height * _uniform(n, 0.2, 0.38, gen).to(x.device)
+        angle = _uniform(n, 0.45, 1.0, gen).to(x.device)  # radians below the horizontal
+        x0, y0 = centre(top), top.float()
+        flag = (x0, y0, x0 - length * torch.cos(angle), y0 + length * torch.sin(angle))
+        foot = torch.rand(n, generator=gen) < 0.4
+        half = height * _uniform(n, 0.18, 0.3, gen).to(x.device)
+        xb, yb = centre(bottom), bottom.float()
+        base = (xb - half, yb, xb + half, yb)
+        segments += [(flag, one), (base, one & foot)]
+    seven = (y == 7).cpu()
+    if seven.any():
+        row = (top.float() + 0.55 * height).round().long().clamp(0, 27)
+        half = height * _uniform(n, 0.12, 0.22, gen).to(x.device)
+        xc, yc = centre(row), row.float()
+        segments.append(((xc - half, yc, xc + half, yc), seven))
+    out = x.clone()
+    for (ax, ay, bx, by), which in segments:
+        stroke = _segment(ax, ay, bx, by, width, xs)
+        mask = which.to(x.device).view(n, 1, 1)
+        out[:, 0] = torch.where(mask, torch.maximum(out[:, 0], stroke), out[:, 0])
+    return out
+
+
+def _segment(ax, ay, bx, by, width, xs) -> torch.Tensor:
+    """Anti-aliased segments (N, 28, 28) from (ax, ay) to (bx, by), `width` px wide."""
+    gy, gx = xs.view(1, 28, 1), xs.view(1, 1, 28)
+    ax, ay, bx, by, width = (t.view(-1, 1, 1) for t in (ax, ay, bx, by, width))
+    dx, dy = bx - ax, by - ay
+    t = (((gx - ax) * dx + (gy - ay) * dy) / (dx * dx + dy * dy).clamp_min(1e-6)).clamp(0, 1)
+    distance = torch.hypot(gx - (ax + t * dx), gy - (ay + t * dy))
+    return (width / 2 + 0.5 - distance).clamp(0, 1)
 
 
 def _uniform(n: int, lo: float, hi: float, gen: torch.Generator) -> torch.Tensor:

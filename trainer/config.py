@@ -8,7 +8,7 @@ from pathlib import Path
 
 DEFAULT_CHECKPOINT = Path("runs/digit.pth")
 DEFAULT_ONNX = Path("exported/digit.onnx")
-AUGMENTATIONS = ("affine", "elastic", "width", "lowres", "contrast")  # trainer/augment.py
+AUGMENTATIONS = ("styles", "affine", "elastic", "width", "lowres", "contrast")  # trainer/augment.py
 MAX_SEED = 2**63 - 1
 
 

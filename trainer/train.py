@@ -112,7 +112,7 @@ def train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: in
     names = parse_augment(cfg.augment)
     for step in range(steps):
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-        data, target = (augment(x[idx], names, gen) - MEAN) / STD, y[idx]
+        data, target = (augment(x[idx], y[idx], names, gen) - MEAN) / STD, y[idx]
         optimizer.zero_grad(set_to_none=True)
         loss = F.nll_loss(model(data), target)
         if not torch.isfinite(loss):
