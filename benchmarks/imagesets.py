@@ -227,51 +227,64 @@ def ruled(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     top, left = int(rng.integers(0, canvas_h - side + 1)), int(rng.integers(0, canvas_w - side + 1))
     alpha[top : top + side, left : left + side] = ink
 
+    rgb, kind = ruled_paper(canvas_h, canvas_w, height, rng)
+    pen = np.array(rng.choice(PENS)) + rng.integers(-15, 16, 3)
+    a = alpha[:, :, None]
+    image, kind = photograph(rgb * (1 - a) + pen * a, rng, kind)
+    return encode(image, "JPEG", quality=int(rng.integers(60, 95))), kind
+
+
+PENS = [[25, 40, 140], [20, 20, 25], [180, 30, 40], [40, 50, 100]]  # blue, black, red, navy
+
+
+def ruled_paper(h: int, w: int, height: float, rng: np.random.Generator):
+    """Light paper, ruled or squared for writing `height` px tall, sometimes with a margin."""
     paper = np.array([rng.integers(225, 256), rng.integers(222, 252), rng.integers(200, 245)])
-    rgb = np.broadcast_to(paper.astype(np.float32), (canvas_h, canvas_w, 3)).copy()
+    rgb = np.broadcast_to(paper.astype(np.float32), (h, w, 3)).copy()
     kind = str(rng.choice(["ruled", "squared", "ruled+margin"], p=[0.5, 0.35, 0.15]))
     spacing = height * rng.uniform(0.55, 1.1)
     rulings = [[150, 190, 235], [170, 200, 225], [185, 185, 195], [160, 210, 230]]
     ruling = np.array(rng.choice(rulings))
     thickness = max(1, round(height / 90 * rng.uniform(0.6, 1.6)))
     strength = rng.uniform(0.45, 0.9)
-    lines = np.zeros((canvas_h, canvas_w), np.float32)
+    lines = np.zeros((h, w), np.float32)
     offset = rng.uniform(0, spacing)
-    for y in np.arange(offset, canvas_h, spacing):
+    for y in np.arange(offset, h, spacing):
         lines[int(y) : int(y) + thickness] = strength
     if kind == "squared":
-        for x in np.arange(rng.uniform(0, spacing), canvas_w, spacing):
+        for x in np.arange(rng.uniform(0, spacing), w, spacing):
             lines[:, int(x) : int(x) + thickness] = strength
     rgb = rgb * (1 - lines[:, :, None]) + ruling * lines[:, :, None]
     if kind == "ruled+margin":
-        x = int(rng.integers(0, canvas_w))
+        x = int(rng.integers(0, w))
         rgb[:, x : x + thickness + 1] = [225, 120, 130]
+    return rgb, kind
 
-    pen = np.array(rng.choice([[25, 40, 140], [20, 20, 25], [180, 30, 40], [40, 50, 100]]))
-    pen = pen + rng.integers(-15, 16, 3)
-    a = alpha[:, :, None]
-    rgb = rgb * (1 - a) + pen * a
-    rgb = rgb * light_gradient(canvas_h, canvas_w, rng, rng.uniform(0.0, 0.35))[:, :, None]
+
+def photograph(rgb: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[Image.Image, str]:
+    """A page as a phone sees it: uneven light, sometimes a soft shadow or the page's edge with
+    the desk beyond it, sensor noise."""
+    h, w = rgb.shape[:2]
+    rgb = rgb * light_gradient(h, w, rng, rng.uniform(0.0, 0.35))[:, :, None]
     if rng.random() < 0.2:  # a soft shadow over part of the page
-        shadow = np.zeros((canvas_h, canvas_w), np.float32)
-        cut = int(rng.uniform(0.2, 0.8) * canvas_w)
+        shadow = np.zeros((h, w), np.float32)
+        cut = int(rng.uniform(0.2, 0.8) * w)
         shadow[:, :cut] = rng.uniform(0.15, 0.35)
         blurred = Image.fromarray((shadow * 255).astype(np.uint8)).filter(
-            ImageFilter.GaussianBlur(canvas_w / 15)
+            ImageFilter.GaussianBlur(w / 15)
         )
         rgb = rgb * (1 - np.asarray(blurred, np.float32)[:, :, None] / 255.0)
         kind += "+shadow"
     if rng.random() < 0.15:  # the page's edge, with the desk beyond it
-        edge = int(rng.uniform(0.03, 0.12) * canvas_w)
+        edge = int(rng.uniform(0.03, 0.12) * w)
         desk = np.array(rng.choice([[60, 45, 35], [90, 90, 95], [140, 110, 80]]))
         if rng.random() < 0.5:
             rgb[:, :edge] = desk
         else:
-            rgb[:, canvas_w - edge :] = desk
+            rgb[:, w - edge :] = desk
         kind += "+edge"
     rgb = rgb + rng.normal(0, rng.uniform(1, 6), rgb.shape)
-    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
-    return encode(image, "JPEG", quality=int(rng.integers(60, 95))), kind
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), kind
 
 
 def ruled_set(images, labels, rng, count) -> Iterator[Sample]:

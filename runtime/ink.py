@@ -248,32 +248,64 @@ class Page:
     ink: np.ndarray  # float32 (h, w), 0 paper .. 1 the ink's level
     parts: Parts  # connected components of ink above INK_LEVEL
     keep: list[int]  # the parts that are not page edges or frames
+    scale: tuple[float, float] = (1.0, 1.0)  # pixels of the original picture per pixel here
 
 
 def clean(grey: np.ndarray) -> Page:
     """Grey levels in [0, 1] (either polarity) -> the page's ink and its parts."""
     ink = grey if is_white_on_black(grey) else 1.0 - grey
     ink = ink - paper_surface(ink)
-    ink = remove_ruling(stretch(ink))
+    ink = remove_ruling(erase_page_edges(stretch(ink)))
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
     return Page(ink, found, keep)
 
 
+EDGE_FILL = 0.8  # a line along a side with this much ink on it is the page's edge or the desk
+EDGE_DEPTH = 0.35  # ... when the band of such lines is at most this deep
+
+
+def erase_page_edges(ink: np.ndarray) -> np.ndarray:
+    """Erase bands along the picture's sides where nearly every pixel is inked: the page's
+    edge with the desk beyond it, a scanner's dark border. A band as deep as a third of the
+    picture is left alone: that is a digit cropped to its box."""
+    h, w = ink.shape
+    if small((h, w)):
+        return ink
+    inked = ink > LINE_LEVEL
+    out = ink
+    for fill, n, side in (
+        (inked.mean(0), w, "left"), (inked.mean(0)[::-1], w, "right"),
+        (inked.mean(1), h, "top"), (inked.mean(1)[::-1], h, "bottom"),
+    ):  # fmt: skip
+        depth = int(np.argmin(fill >= EDGE_FILL)) if not (fill >= EDGE_FILL).all() else n
+        if depth == 0 or depth > EDGE_DEPTH * n:
+            continue
+        depth = min(n, depth + 2)  # and the band's soft inner edge
+        out = out.copy() if out is ink else out
+        if side == "left":
+            out[:, :depth] = 0
+        elif side == "right":
+            out[:, w - depth :] = 0
+        elif side == "top":
+            out[:depth] = 0
+        else:
+            out[h - depth :] = 0
+    return out
+
+
 def lines_an_edge(found: Parts, k: int) -> bool:
-    """A solid band along most of one side of the picture: a page's edge, the desk beyond it."""
+    """A part along most of one side of the picture and shallow: what is left of a page's
+    edge (a wedge of desk, a speckled strip)."""
     h, w = found.labels.shape
     if small((h, w)):
-        return False
-    fill = found.area[k] / (found.height[k] * found.width[k])
-    if fill < 0.6:
         return False
     mine = found.labels == k + 1
     along = (
         (mine[0].mean(), found.height[k] / h), (mine[-1].mean(), found.height[k] / h),
         (mine[:, 0].mean(), found.width[k] / w), (mine[:, -1].mean(), found.width[k] / w),
     )  # fmt: skip
-    return any(cover > 0.8 and depth < 0.35 for cover, depth in along)
+    return any(cover > 0.6 and depth < EDGE_DEPTH for cover, depth in along)
 
 
 RULING_SPAN = 0.6  # a straight run of ink longer than this share of the picture may be ruling

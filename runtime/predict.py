@@ -12,8 +12,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from runtime import numbers
 from runtime.errors import first_line
-from runtime.preprocess import MODES, ImageError, ModelInput, NoDigitError, preprocess
+from runtime.numbers import DigitReading, NumberResult
+from runtime.preprocess import (
+    MODES,
+    ImageError,
+    ModelInput,
+    NoDigitError,
+    open_image,
+    preprocess,
+    read_page,
+)
 from runtime.session import INPUT_NAME, ModelError, SessionConfig, load_model
 
 _now = threading.local()  # the image each thread is reading, to name it in warnings
@@ -130,15 +140,17 @@ class Predictor:
                 pending, ready = [], 0
         yield from self._finish(pending)
 
-    def _prepare_all(self, images: Iterable, jobs: int):
+    def _prepare_all(self, images: Iterable, jobs: int, work=None):
+        """(path, model input or finished result) per image, in order; `jobs` at once."""
+        work = work or self._prepare
         if jobs == 1:
-            yield from map(self._prepare, images)
+            yield from map(work, images)
             return
         pool = ThreadPoolExecutor(jobs, thread_name_prefix="mnist-read")
         window: deque = deque()
         try:
             for image in images:  # at most 4 images per job in flight: memory stays bounded
-                window.append(pool.submit(self._prepare, image))
+                window.append(pool.submit(work, image))
                 if len(window) >= 4 * jobs:
                     yield window.popleft().result()
             while window:
@@ -148,23 +160,14 @@ class Predictor:
 
     def _prepare(self, image) -> tuple[str | None, np.ndarray | Prediction]:
         """The model input of one image, or its result when there is nothing to run."""
-        path = _path_of(image)
-        _now.path = path
-        try:
-            return path, preprocess(image, self.mode, self.input)
-        except NoDigitError:
-            return path, Prediction(None, None, None, self.provider, self.mode, path)
-        except ImageError as exc:
-            return path, self.failure(path, str(exc))
-        except MemoryError:
-            return path, self.failure(path, "not enough memory to read this image")
-        except Exception as exc:  # a fault of this tool: this image fails, the others go on
-            message = f"internal error ({type(exc).__name__}: {first_line(exc)})"
-            return path, Prediction(
-                None, None, None, self.provider, self.mode, path, error=message, internal=True
-            )
-        finally:
-            _now.path = None
+        return _guarded(
+            image,
+            lambda: preprocess(image, self.mode, self.input),
+            lambda path: Prediction(None, None, None, self.provider, self.mode, path),
+            lambda path, message, internal: Prediction(
+                None, None, None, self.provider, self.mode, path, error=message, internal=internal
+            ),
+        )
 
     def _finish(self, pending) -> Iterator[Prediction]:
         arrays = [x for _, x in pending if isinstance(x, np.ndarray)]
@@ -201,9 +204,7 @@ class Predictor:
         return log_probs
 
     def _reading(self, path: str | None, model_input: np.ndarray, log_probs) -> Prediction:
-        by_column = np.exp(log_probs.astype(np.float64) - float(np.max(log_probs)))
-        probs = np.empty_like(by_column)
-        probs[self.digit_of_column] = by_column / by_column.sum()  # index = digit, per `labels`
+        probs = self._probabilities(log_probs)
         digit = int(probs.argmax())
         confidence = float(probs[digit])
         return Prediction(
@@ -217,9 +218,97 @@ class Predictor:
             model_input=model_input,
         )
 
+    def read_number(self, image) -> NumberResult:
+        """Every digit of one picture, left to right (always with `auto`'s cleaning)."""
+        result = self.read_numbers([image])[0]
+        if result.error is not None:
+            raise ImageError(result.error)
+        return result
+
+    def read_numbers(self, images: Iterable, jobs: int = 1) -> list[NumberResult]:
+        """read_number for many pictures; an unreadable one gets `error`, the rest go on."""
+        return list(self.iter_numbers(images, jobs))
+
+    def iter_numbers(self, images: Iterable, jobs: int = 1) -> Iterator[NumberResult]:
+        _check_images(images)
+        _check_count("jobs", jobs)
+        for path, found in self._prepare_all(images, jobs, self._segment):
+            yield found if isinstance(found, NumberResult) else self._number(path, *found)
+
+    def _segment(self, image):
+        """The digits of one picture, framed, or its result when there is nothing to run."""
+
+        def work():
+            page = read_page(open_image(image, numbers.WORK_SIDE), numbers.WORK_SIDE)
+            return page, numbers.segment(page, self._classify, self.input.size)
+
+        return _guarded(
+            image,
+            work,
+            lambda path: NumberResult("", [], None, self.provider, path=path),
+            lambda path, message, internal: NumberResult(
+                "", [], None, self.provider, path=path, error=message, internal=internal
+            ),
+        )
+
+    def _classify(self, framed: np.ndarray) -> np.ndarray:
+        """Framed digits (n, h, w) in [0, 1] -> probabilities (n, 10), index = digit."""
+        x = np.stack([self.input.normalise(f) for f in framed])
+        return np.stack([self._probabilities(row) for row in self.run(x)])
+
+    def _probabilities(self, log_probs: np.ndarray) -> np.ndarray:
+        by_column = np.exp(log_probs.astype(np.float64) - float(np.max(log_probs)))
+        probs = np.empty_like(by_column)
+        probs[self.digit_of_column] = by_column / by_column.sum()  # index = digit, per `labels`
+        return probs
+
+    def _number(self, path, page, found) -> NumberResult:
+        if not found:
+            return NumberResult("", [], None, self.provider, path=path)
+        inputs = np.stack([self.input.normalise(framed) for _, framed in found])
+        readings = []
+        for (candidate, _), x, log_probs in zip(found, inputs, self.run(inputs), strict=True):
+            probs = self._probabilities(log_probs)
+            digit = int(probs.argmax())
+            box = numbers.box_in_original(candidate, page.scale)
+            readings.append(DigitReading(digit, float(probs[digit]), box, probs, x[0]))
+        weakest = min(r.confidence for r in readings)
+        return NumberResult(
+            text="".join(str(r.digit) for r in readings),
+            digits=readings,
+            confidence=weakest,
+            provider=self.provider,
+            path=path,
+            low_confidence=weakest < self.min_confidence,
+        )
+
     def failure(self, path: str | None, message: str) -> Prediction:
         """The result for an input that could not be read."""
         return Prediction(None, None, None, self.provider, self.mode, path, error=message)
+
+
+def _guarded(image, work, empty, failed):
+    """(path, work()) for one image; its failures become its result, never the run's end.
+
+    empty(path): the result when no digit is found; failed(path, message, internal): when the
+    image cannot be read, or (internal=True) when this tool fails on it.
+    """
+    path = _path_of(image)
+    _now.path = path
+    try:
+        return path, work()
+    except NoDigitError:
+        return path, empty(path)
+    except ImageError as exc:
+        return path, failed(path, str(exc), False)
+    except MemoryError:
+        return path, failed(path, "not enough memory to read this image", False)
+    except ModelError:
+        raise  # the model, not this image: the run stops with its own error
+    except Exception as exc:  # a fault of this tool: this image fails, the others go on
+        return path, failed(path, f"internal error ({type(exc).__name__}: {first_line(exc)})", True)
+    finally:
+        _now.path = None
 
 
 def _path_of(image) -> str | None:

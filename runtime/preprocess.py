@@ -84,11 +84,15 @@ def open_image(source, draft: int | None = None) -> Image.Image:
         if path.stat().st_size == 0:
             raise ImageError("empty file")
         img = _open_unchecked(path)
+        full = img.size
         jpeg = img.format in ("JPEG", "MPO")
         _check_pixels(img.size, JPEG_DRAFT_LIMIT if jpeg and draft else Image.MAX_IMAGE_PIXELS)
         if jpeg and draft:  # decode at reduced scale: no 100 MP photo lands whole
             img.draft(img.mode, _draft_size(img.size, draft))
         img.load()
+        img.info["mnist_digit.full_size"] = (
+            full  # before draft decoding: boxes are given in this size
+        )
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -216,11 +220,18 @@ TRANSPOSE_FOR_ORIENTATION = {
 }
 
 
+def orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1 upright), read once per image."""
+    if "mnist_digit.orientation" not in img.info:
+        value = img.getexif().get(0x0112, 1)
+        img.info["mnist_digit.orientation"] = value if value in TRANSPOSE_FOR_ORIENTATION else 1
+    return img.info["mnist_digit.orientation"]
+
+
 def upright(img: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
     """Reduced first, then turned as its EXIF orientation says (no full-size copy is made)."""
-    orientation = img.getexif().get(0x0112, 1)
     small = reduce_large(img, max_side)
-    method = TRANSPOSE_FOR_ORIENTATION.get(orientation)
+    method = TRANSPOSE_FOR_ORIENTATION.get(orientation(img))
     return small.transpose(method) if method is not None else small
 
 
@@ -302,12 +313,18 @@ def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
     return model.normalise(frame(page.ink, page.parts.mask_of(select_digit(page)), model.size))
 
 
-def read_page(img: Image.Image) -> Page:
+def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
     """The picture's ink and parts at the working resolution; NoDigitError if it has none."""
+    work = upright(img, side)
+    full_w, full_h = img.info.get("mnist_digit.full_size", img.size)
+    if orientation(img) in (5, 6, 7, 8):  # turned a quarter: the sides swap
+        full_w, full_h = full_h, full_w
     try:
-        return clean(to_grey(upright(img, WORK_SIDE)))
+        page = clean(to_grey(work))
     except NoInkError:
         raise NoDigitError() from None
+    page.scale = (full_w / work.width, full_h / work.height)
+    return page
 
 
 def select_digit(page: Page) -> list[int]:
@@ -350,12 +367,17 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     if rows.size == 0:
         raise NoDigitError()
-    ink = ink * grow(_with_faint_ink(ink, digit), max(1, round(stroke_width(digit) / 2)))
     fit_h, fit_w = (max(1, round(n * BOX_SHARE)) for n in size)
     scale = min(fit_h / (rows[-1] - rows[0] + 1), fit_w / (cols[-1] - cols[0] + 1))
     margin = max(1, round(1.5 / scale))
-    top, left = max(rows[0] - margin, 0), max(cols[0] - margin, 0)
-    crop = ink[top : rows[-1] + 1 + margin, left : cols[-1] + 1 + margin]
+    # work on the box and a border around it only: a number's page holds other digits
+    pad = margin + max(4, (rows[-1] - rows[0]) // 4)
+    y0, x0 = max(rows[0] - pad, 0), max(cols[0] - pad, 0)
+    y1, x1 = rows[-1] + 1 + pad, cols[-1] + 1 + pad
+    ink, digit = ink[y0:y1, x0:x1], digit[y0:y1, x0:x1]
+    ink = ink * grow(_with_faint_ink(ink, digit), max(1, round(stroke_width(digit) / 2)))
+    top, left = max(rows[0] - y0 - margin, 0), max(cols[0] - x0 - margin, 0)
+    crop = ink[top : rows[-1] - y0 + 1 + margin, left : cols[-1] - x0 + 1 + margin]
     h, w = crop.shape
     target = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR

@@ -46,7 +46,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @train_app.command()
 def train(
-    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs (default 5).")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Epochs (default 15).")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Batch size (default 128).")] = None,
     lr: Annotated[
         float | None, typer.Option(min=0.0, help="Peak one-cycle learning rate (default 3e-3).")
@@ -58,7 +58,8 @@ def train(
     augment: Annotated[
         str | None,
         typer.Option(
-            help=f"Augmentations, comma-separated: {', '.join(AUGMENTATIONS)}; or none.",
+            help=f"Augmentations, comma-separated: {', '.join(AUGMENTATIONS)}; or none "
+            "(default: all).",
             callback=_check_augment,
             show_default=False,
         ),

@@ -12,13 +12,16 @@ AUGMENTATIONS = ("styles", "affine", "elastic", "width", "lowres", "contrast")  
 MAX_SEED = 2**63 - 1
 
 
+RECIPE = "styles,affine,elastic,width,lowres,contrast"  # the shipped model's augmentations
+
+
 @dataclass
 class TrainConfig:
-    epochs: int = 5
+    epochs: int = 15
     batch_size: int = 128
     lr: float = 3e-3  # peak of the one-cycle schedule
     seed: int = 1
-    augment: str = "none"  # comma-separated names from trainer/augment.py, or none
+    augment: str = RECIPE  # comma-separated names from trainer/augment.py, or none
     limit: int | None = None  # train on the first N samples only (smoke runs)
 
     def __post_init__(self):

@@ -1,0 +1,183 @@
+"""The whole-number bench: `mnist-infer --multi` on numbers written with MNIST test digits.
+
+    python benchmarks/numbers.py [--count 1200] [--seed 1] [--model exported/digit.onnx]
+        [--json runs/bench/numbers.json]
+
+Numbers of 1-8 digits, each digit an MNIST *test* digit, written on plain or ruled paper and
+photographed (uneven light, shadows, noise, JPEG; benchmarks/imagesets.py). Within a number the
+digits' heights vary by up to 30 %, the baseline jitters and slopes a little, and the gaps are
+one kind per number: wide, normal, tight, or touching (neighbours overlap, so their strokes
+meet). Every image is made with a fixed seed and cached under runs/bench/.
+
+It reports exact-match accuracy (the whole number right) and digit accuracy (1 - the edit
+distance over the number's length) by length, by gap kind and by paper, and ms per image.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # not this folder: this file's name would hide the standard `numbers`
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from benchmarks.imagesets import PENS, crop_to_ink, encode, photograph, ruled_paper  # noqa: E402
+from runtime import Predictor  # noqa: E402
+from trainer.data import SPLITS, default_data_dir, ensure_mnist, read_idx  # noqa: E402
+
+GAPS = {
+    "wide": (0.35, 0.7),
+    "normal": (0.12, 0.35),
+    "tight": (0.02, 0.12),
+    "touching": (-0.05, 0.0),  # the strokes of neighbours meet
+}
+
+
+def write_number(images, labels, rng: np.random.Generator) -> tuple[bytes, str, str, str]:
+    """One number as a photo: (file bytes, its digits, gap kind, paper kind)."""
+    length = int(rng.integers(1, 9))
+    gap_kind = str(rng.choice(list(GAPS)))
+    height = float(rng.uniform(40, 110))  # the tallest digit's height, px
+    picks = rng.choice(len(images), length, replace=False)
+    slope = rng.uniform(-0.05, 0.05)
+    pieces, x = [], 0.0
+    for i in picks:
+        digit = crop_to_ink(images[i].astype(np.float32) / 255.0, 0.1)
+        h = height * rng.uniform(0.7, 1.0)
+        w = max(2, round(digit.shape[1] * h / digit.shape[0]))
+        ink = np.asarray(Image.fromarray(digit).resize((w, round(h)), Image.Resampling.BICUBIC))
+        if pieces:
+            x += rng.uniform(*GAPS[gap_kind]) * height
+        y = height - ink.shape[0] + rng.uniform(-0.08, 0.08) * height + slope * x
+        pieces.append((np.clip(ink, 0, 1), x, y))
+        x += ink.shape[1]
+    margin = int(height * rng.uniform(0.3, 0.8))
+    top = min(p[2] for p in pieces)
+    canvas_w = int(x) + 2 * margin + 2
+    canvas_h = int(max(p[2] + p[0].shape[0] for p in pieces) - top) + 2 * margin + 2
+    alpha = np.zeros((canvas_h, canvas_w), np.float32)
+    for ink, px, py in pieces:
+        r, c = int(py - top) + margin, int(px) + margin
+        region = alpha[r : r + ink.shape[0], c : c + ink.shape[1]]
+        np.maximum(region, ink[: region.shape[0], : region.shape[1]], out=region)
+    paper_kind = str(rng.choice(["plain", "ruled"]))
+    if paper_kind == "ruled":
+        rgb, ruling = ruled_paper(canvas_h, canvas_w, height, rng)
+    else:
+        tint = np.array([rng.integers(225, 256), rng.integers(222, 252), rng.integers(205, 245)])
+        rgb, ruling = (
+            np.broadcast_to(tint.astype(np.float32), (canvas_h, canvas_w, 3)).copy(),
+            "plain",
+        )
+    pen = np.array(PENS[int(rng.integers(len(PENS)))]) + rng.integers(-15, 16, 3)
+    image, _ = photograph(rgb * (1 - alpha[:, :, None]) + pen * alpha[:, :, None], rng, ruling)
+    text = "".join(str(labels[i]) for i in picks)
+    if rng.random() < 0.5:
+        return encode(image, "JPEG", quality=int(rng.integers(70, 96))), text, gap_kind, paper_kind
+    return encode(image, "PNG"), text, gap_kind, paper_kind
+
+
+def write_set(
+    folder: Path, images, labels, count: int, seed: int
+) -> list[tuple[Path, str, str, str]]:
+    manifest = folder / "manifest.tsv"
+    if manifest.is_file():
+        rows = [line.split("\t") for line in manifest.read_text().splitlines()]
+        return [(folder / name, text, gap, paper) for name, text, gap, paper in rows]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, 99])
+    out = []
+    for n in range(count):
+        data, text, gap, paper = write_number(images, labels, rng)
+        suffix = ".jpg" if data.startswith(b"\xff\xd8") else ".png"
+        path = folder / f"{n:05d}_{text}{suffix}"
+        path.write_bytes(data)
+        out.append((path, text, gap, paper))
+    manifest.write_text("".join(f"{p.name}\t{t}\t{g}\t{k}\n" for p, t, g, k in out))
+    return out
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
+def summarise(rows: list[dict], key) -> list[tuple[str, int, float, float]]:
+    table = {}
+    for row in rows:
+        table.setdefault(key(row), []).append(row)
+    out = []
+    for name in sorted(table, key=str):
+        group = table[name]
+        exact = np.mean([r["read"] == r["text"] for r in group])
+        digits = np.mean(
+            [max(0.0, 1 - edit_distance(r["read"], r["text"]) / len(r["text"])) for r in group]
+        )
+        out.append((str(name), len(group), float(exact), float(digits)))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--model", type=Path, default=ROOT / "exported" / "digit.onnx")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+
+    raw = ensure_mnist(default_data_dir(), log=lambda _: None)
+    images, labels = read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
+    folder = args.work / f"numbers-seed{args.seed}-{args.count}"
+    numbers = write_set(folder, images, labels, args.count, args.seed)
+    predictor = Predictor(args.model, provider="cpu")
+    t0 = time.perf_counter()
+    results = predictor.read_numbers([p for p, _, _, _ in numbers])
+    ms = 1000 * (time.perf_counter() - t0) / len(numbers)
+    rows = [
+        {"path": str(p), "text": t, "read": r.text, "gap": g, "paper": k, "length": len(t)}
+        for (p, t, g, k), r in zip(numbers, results, strict=True)
+    ]
+    separate = [r for r in rows if r["gap"] != "touching"]
+    print(f"{len(rows)} numbers, {ms:.1f} ms per image (read + clean + segment + run), CPU\n")
+    print("| numbers | count | exact | digit accuracy |")
+    print("|---|---:|---:|---:|")
+    groups = [
+        (
+            "2-6 digits, with gaps",
+            lambda r: "all" if 2 <= r["length"] <= 6 and r["gap"] != "touching" else None,
+        ),
+        (
+            "2-6 digits, touching",
+            lambda r: "all" if 2 <= r["length"] <= 6 and r["gap"] == "touching" else None,
+        ),
+    ]
+    for title, key in groups:
+        for _, n, exact, digits in summarise([r for r in rows if key(r)], key):
+            print(f"| {title} | {n} | {exact:.1%} | {digits:.1%} |")
+    for title, subset, key in (
+        ("length (with gaps)", separate, lambda r: r["length"]),
+        ("gap", rows, lambda r: r["gap"]),
+        ("paper (with gaps)", separate, lambda r: r["paper"]),
+    ):
+        for name, n, exact, digits in summarise(subset, key):
+            print(f"| {title}: {name} | {n} | {exact:.1%} | {digits:.1%} |")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"ms_per_image": ms, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

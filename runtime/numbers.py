@@ -1,0 +1,225 @@
+"""Whole numbers: every digit in a picture, found, framed as `auto` frames one, read left to right.
+
+The picture is cleaned as for one digit (runtime/ink.py: paper, polarity, ruling, page edges);
+then its parts are grouped into digits:
+
+1. parts that overlap in x and lie one above the other, or one inside the other, belong to one
+   digit (the bar of a 5 above its body, a 4 drawn in two strokes, a broken stroke);
+2. marks too small to be a digit beside the others (dots, specks) are dropped;
+3. a group much wider than a digit is touching digits: it is cut at columns of least ink, each
+   side is read, and the cut the model finds most confident is kept;
+4. the digits are ordered by their centres from left to right (one line of digits: a slight
+   slope or a jumpy baseline does not change the order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from runtime.ink import Page
+from runtime.preprocess import frame
+
+WORK_SIDE = 1024  # a number's digits are small in its picture: analysed at up to this size
+OVERLAP = 0.5  # parts sharing this share of the narrower one's width may be one digit
+STACKED = 0.5  # ... if they share less than this share of the shorter one's height
+SMALL_PART = 0.3  # ... or if the smaller has less than this share of the larger one's ink
+SPECK = 0.3  # a group shorter than this share of the typical digit is a mark, not a digit
+DIGIT_ASPECT = 0.8  # a typical digit's width over its height
+WIDE = 1.3  # a group wider than this many typical digit widths holds touching digits
+CUTS = 4  # cut columns tried per cut
+CUT_DOUBT = 1.5  # log-odds against a cut, per digit width under two that the group spans
+
+
+@dataclass
+class Candidate:
+    """One digit's pixels at the working resolution."""
+
+    mask: np.ndarray  # bool, the page's size
+    box: tuple[int, int, int, int]  # left, top, right, bottom (exclusive)
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+
+@dataclass
+class DigitReading:
+    digit: int
+    confidence: float
+    box: list[int]  # x0, y0, x1, y1 in the original picture's pixels, after EXIF orientation
+    probabilities: np.ndarray = field(repr=False)
+    model_input: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass
+class NumberResult:
+    """A picture read as a number: its digits left to right."""
+
+    text: str
+    digits: list[DigitReading]
+    confidence: float | None  # the weakest digit's
+    provider: str
+    mode: str = "auto"
+    path: str | None = None
+    error: str | None = None
+    low_confidence: bool = False
+    internal: bool = False
+
+    @property
+    def found(self) -> bool:
+        return bool(self.digits)
+
+    def to_json(self) -> dict:
+        if self.error is not None:
+            return {"path": self.path, "error": self.error}
+        record = {
+            "path": self.path,
+            "text": self.text,
+            "digits": [
+                {"digit": d.digit, "confidence": d.confidence, "box": d.box} for d in self.digits
+            ],
+            "confidence": self.confidence,
+            "provider": self.provider,
+            "mode": self.mode,
+        }
+        if not self.found:
+            record["note"] = "no digit found"
+        elif self.low_confidence:
+            record["low_confidence"] = True
+        return record
+
+
+def segment(
+    page: Page, classify: Callable[[np.ndarray], np.ndarray], size: tuple[int, int]
+) -> list[tuple[Candidate, np.ndarray]]:
+    """The digits of a page, left to right, each with its framed model input (h, w) in [0, 1].
+
+    classify: framed inputs (n, h, w) -> probabilities (n, 10), to choose among cuts.
+    """
+    found = groups(page)
+    if not found:
+        return []
+    width = DIGIT_ASPECT * float(np.median([c.height for c in found]))
+    digits = []
+    for candidate in found:
+        if candidate.width > WIDE * width:
+            digits += best_split(candidate, width, page.ink, classify, size)
+        else:
+            digits.append(candidate)
+    digits.sort(key=lambda c: c.box[0] + c.box[2])
+    return [(c, frame(page.ink, c.mask, size)) for c in digits]
+
+
+def groups(page: Page) -> list[Candidate]:
+    """The page's parts grouped into digit candidates, specks dropped."""
+    p = page.parts
+    ids = sorted((k for k in page.keep if p.area[k] >= 2), key=lambda k: -p.mass[k])
+    merged: list[list[int]] = []
+    for k in ids:  # the largest parts first: smaller ones join the digit they belong to
+        home = next((g for g in merged if _one_digit(p, g, k)), None)
+        if home is None:
+            merged.append([k])
+        else:
+            home.append(k)
+    candidates = [_candidate(page, group) for group in merged]
+    if not candidates:
+        return []
+    typical = float(np.median([c.height for c in candidates]))
+    tallest = max(c.height for c in candidates)
+    return [c for c in candidates if c.height >= SPECK * max(typical, 0.5 * tallest)]
+
+
+def _one_digit(p, group: list[int], k: int) -> bool:
+    """Whether part k belongs with the group: overlapping in x, and stacked above or below
+    it, inside it, or much smaller than it (a piece of a stroke)."""
+    left, right = min(p.left[j] for j in group), max(p.right[j] for j in group)
+    top, bottom = min(p.top[j] for j in group), max(p.bottom[j] for j in group)
+    across = min(right, p.right[k]) - max(left, p.left[k])
+    if across < OVERLAP * min(right - left, p.width[k]):
+        return False
+    down = min(bottom, p.bottom[k]) - max(top, p.top[k])
+    stacked = down < STACKED * min(bottom - top, p.height[k])
+    inside = left <= p.left[k] and p.right[k] <= right and top <= p.top[k] and p.bottom[k] <= bottom
+    small = p.mass[k] < SMALL_PART * sum(p.mass[j] for j in group)
+    return stacked or inside or small
+
+
+def _candidate(page: Page, group: list[int]) -> Candidate:
+    p = page.parts
+    box = (
+        int(min(p.left[k] for k in group)),
+        int(min(p.top[k] for k in group)),
+        int(max(p.right[k] for k in group)),
+        int(max(p.bottom[k] for k in group)),
+    )
+    return Candidate(p.mask_of(group), box)
+
+
+def best_split(candidate: Candidate, width: float, ink, classify, size) -> list[Candidate]:
+    """Touching digits: the group cut, recursively, at columns of least ink; each cut is kept
+    only if reading its sides is more confident (the product of their confidences) than
+    reading the group whole, by a margin that shrinks as the group widens toward two digits,
+    so a wide 0, 2 or 4 stays whole."""
+    memo: dict[tuple[int, int], tuple[float, list[Candidate]]] = {}
+
+    def best(piece: Candidate) -> tuple[float, list[Candidate]]:
+        key = (piece.box[0], piece.box[2])
+        if key not in memo:
+            whole = float(np.log(classify(frame(ink, piece.mask, size)[None]).max()))
+            options = [(whole, [piece])]
+            if piece.width > WIDE * width:
+                doubt = CUT_DOUBT * max(0.0, 2.0 - piece.width / width)  # a wide 0 is one digit
+                for column in cut_columns(piece, ink, width):
+                    sides = split(piece, [column])
+                    if sides:
+                        (left, lp), (right, rp) = best(sides[0]), best(sides[1])
+                        options.append((left + right - doubt, lp + rp))
+            memo[key] = max(options, key=lambda option: option[0])
+        return memo[key]
+
+    return best(candidate)[1]
+
+
+def cut_columns(piece: Candidate, ink: np.ndarray, width: float) -> list[int]:
+    """Where to try a cut: the columns of least ink (local minima of the column profile) that
+    leave at least a third of a digit on each side, the faintest CUTS of them."""
+    x0, y0, x1, y1 = piece.box
+    profile = (ink[y0:y1, x0:x1] * piece.mask[y0:y1, x0:x1]).sum(0)
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    lo, hi = int(width / 3), piece.width - int(width / 3)
+    chosen: list[int] = []
+    for c in np.argsort(smooth[lo:hi], kind="stable") + lo:
+        if all(abs(c - other) >= width / 4 for other in chosen):
+            chosen.append(int(c))
+        if len(chosen) == CUTS:
+            break
+    return [x0 + c for c in chosen]
+
+
+def split(candidate: Candidate, columns: list[int]) -> list[Candidate]:
+    """The candidate cut at the given columns, left to right; [] if a side would be empty."""
+    edges = [candidate.box[0], *sorted(columns), candidate.box[2]]
+    pieces = []
+    for left, right in zip(edges[:-1], edges[1:], strict=True):
+        mask = np.zeros_like(candidate.mask)
+        mask[:, left:right] = candidate.mask[:, left:right]
+        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        if rows.size == 0:
+            return []
+        box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+        pieces.append(Candidate(mask, box))
+    return pieces
+
+
+def box_in_original(candidate: Candidate, scale: tuple[float, float]) -> list[int]:
+    """The candidate's box in the original picture's pixels."""
+    x0, y0, x1, y1 = candidate.box
+    sx, sy = scale
+    return [round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)]
