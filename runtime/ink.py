@@ -74,7 +74,7 @@ def is_white_on_black(grey: np.ndarray) -> bool:
     the border still leaves the corners and most of the area to the paper). A split vote means
     may mean that the classes are light and shadow rather than ink and paper, so the vote is
     taken again on the picture less a wide median (its light and shadows); if that is split
-    too, the first vote stands. A long, narrow picture with a split vote is a stroke cropped to
+    too, the first vote stands. A tall, narrow picture with a split vote is a stroke cropped to
     its box (a 1): the ink is the class along its middle. With no vote (a faint or tiny
     digit, where the classes split the paper's own noise), the ink is whichever extreme lies
     further from the border's median.
@@ -83,9 +83,9 @@ def is_white_on_black(grey: np.ndarray) -> bool:
     if raw is not None and abs(raw - 0.5) >= 0.15:
         return raw < 0.5
     h, w = grey.shape
-    if raw is not None and max(h, w) >= 2.5 * min(h, w):  # a 1 cropped to its box: the stroke
-        spine = grey[h // 3 : -(h // 3) or None] if h < w else grey[:, w // 3 : -(w // 3) or None]
-        return float(np.mean(spine > otsu(grey))) >= 0.5  # runs along the middle, end to end
+    if raw is not None and h >= 2.5 * w:  # a 1 cropped to its box: the stroke runs along
+        spine = grey[:, w // 3 : -(w // 3) or None]  # the middle, from end to end
+        return float(np.mean(spine > otsu(grey))) >= 0.5
     image = grey - _wide_median(grey)
     flat = _paper_vote(image)
     if flat is not None and abs(flat - 0.5) >= 0.15:

@@ -28,9 +28,9 @@ STACKED = 0.5  # ... if they share less than this share of the shorter one's hei
 SMALL_PART = 0.3  # ... or if the smaller has less than this share of the larger one's ink
 SPECK = 0.3  # a group shorter than this share of the typical digit is a mark, not a digit
 DIGIT_ASPECT = 0.8  # a typical digit's width over its height
-WIDE = 1.3  # a group wider than this many typical digit widths holds touching digits
+WIDE = 1.0  # a group wider than this many typical digit widths holds touching digits
 CUTS = 4  # cut columns tried per cut
-CUT_DOUBT = 1.5  # log-odds against a cut, per digit width under two that the group spans
+CUT_DOUBT = 0.75  # log-odds against a cut, per digit width under two that the group spans
 
 
 @dataclass
