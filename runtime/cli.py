@@ -71,12 +71,16 @@ def infer(
     min_confidence: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Flag readings below this confidence.")
     ] = 0.5,
+    multi: Annotated[
+        bool, typer.Option("--multi", help="Read every digit of a number, left to right.")
+    ] = False,
     debug: Annotated[bool, typer.Option(help="Show the traceback of internal errors.")] = False,
 ) -> None:
-    """Read the digit in each image and print it with its confidence."""
+    """Read the digit in each image (or, with --multi, the number) and print it with its
+    confidence."""
     try:
         code = run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, threads,
-                   min_confidence)  # fmt: skip
+                   min_confidence, multi)  # fmt: skip
     except KeyboardInterrupt:
         sys.stdout.flush()
         typer.echo("error: interrupted", err=True)
@@ -96,10 +100,13 @@ def infer(
 
 
 def run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, threads,
-        min_confidence) -> int:  # fmt: skip
+        min_confidence, multi) -> int:  # fmt: skip
     from runtime.predict import Predictor, current_image
     from runtime.session import ModelError, ProviderError, RuntimeSetupError
 
+    if multi and mode.value != "auto":
+        typer.echo("error: --multi reads with --mode auto (plain has no segmentation)", err=True)
+        return 2
     if save_vis is not None:
         problem = writable_folder(save_vis)
         if problem:
@@ -116,13 +123,18 @@ def run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, thre
     used: set[str] = set()
     items = list(expand(paths))
     readable = (path for path, error in items if error is None)
-    results = predictor.iter_predict(readable, batch_size)
+    if multi:
+        results = predictor.iter_numbers(readable)
+        describe = number_line
+    else:
+        results = predictor.iter_predict(readable, batch_size)
+        describe = lambda result: line(result, top_k)  # noqa: E731
     try:
         for path, error in items:
             result = next(results) if error is None else predictor.failure(path, error)
             failed += result.error is not None
             internal += result.internal
-            report(result, as_json, top_k)
+            report(result, as_json, describe)
             if save_vis is not None and result.error is None:
                 visualise(save_vis, result, predictor, used)
     except ModelError as exc:
@@ -131,13 +143,22 @@ def run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, thre
     return 3 if internal else 1 if failed else 0
 
 
-def report(result, as_json: bool, top_k: int) -> None:
+def number_line(result) -> str:
+    """`path: 2026  (2 99.9%, 0 99.7%, 2 98.1%, 6 99.9%)`."""
+    if not result.found:
+        return f"{shown(result.path)}: no digit found"
+    each = ", ".join(f"{d.digit} {d.confidence:.1%}" for d in result.digits)
+    text = f"{shown(result.path)}: {result.text}  ({each})"
+    return text + ("  [low confidence]" if result.low_confidence else "")
+
+
+def report(result, as_json: bool, describe) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_json(), allow_nan=False))
     elif result.error is not None:
         typer.echo(f"error: {shown(result.path)}: {result.error}", err=True)
     else:
-        typer.echo(line(result, top_k))
+        typer.echo(describe(result))
 
 
 def writable_folder(folder: Path) -> str | None:
@@ -167,8 +188,9 @@ def route_warnings(current_image) -> None:
 
 
 def visualise(folder: Path, result, predictor, used: set[str]) -> None:
+    from runtime.numbers import NumberResult
     from runtime.preprocess import ImageError, open_image
-    from runtime.vis import render
+    from runtime.vis import render, render_number
 
     stem = name = Path(result.path).stem
     n = 1
@@ -179,7 +201,8 @@ def visualise(folder: Path, result, predictor, used: set[str]) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        render(open_image(result.path, draft=1024), result, predictor.input).save(tmp, format="PNG")
+        draw = render_number if isinstance(result, NumberResult) else render
+        draw(open_image(result.path, draft=1024), result, predictor.input).save(tmp, format="PNG")
         os.replace(tmp, target)
     except (OSError, ImageError) as exc:
         tmp.unlink(missing_ok=True)

@@ -61,3 +61,43 @@ def _bars(draw: ImageDraw.ImageDraw, prediction: Prediction, origin, font) -> No
         draw.rectangle([left, y0 + PANEL - 16 - h, left + slot - 6, y0 + PANEL - 16], fill=fill)
         draw.text((left + 3, y0 + PANEL - 14), str(d), fill="black", font=font)
     draw.text((x0 + PANEL - 80, y0 + PANEL + 2), "probabilities", fill="gray", font=font)
+
+
+def render_number(source: Image.Image, result, model: ModelInput) -> Image.Image:
+    """The picture with each digit's box, digit and confidence; the model's inputs below."""
+    shown = convert(upright(source), "RGBA")
+    full_w, full_h = source.info.get("mnist_digit.full_size", source.size)
+    if shown.width != source.width and shown.width == source.height:  # a quarter turn
+        full_w, full_h = full_h, full_w
+    shown.thumbnail((900, 500))
+    sx, sy = shown.width / full_w, shown.height / full_h
+    cell = 3 * model.size[1] + PAD
+    width = max(shown.width, len(result.digits) * cell) + 2 * PAD
+    strip = 3 * model.size[0] + 24
+    canvas = Image.new("RGB", (width, TITLE + shown.height + strip + 3 * PAD), "white")
+    draw = ImageDraw.Draw(canvas)
+    title = f"number: {result.text}" if result.found else "no digit found"
+    if result.found:
+        title += f"   weakest digit {result.confidence:.1%}"
+        title += "   (low confidence)" if result.low_confidence else ""
+    draw.text((PAD, PAD), title, fill="black", font=_font(20))
+    top = TITLE + PAD
+    backdrop = Image.new("RGBA", shown.size, "white")
+    canvas.paste(Image.alpha_composite(backdrop, shown).convert("RGB"), (PAD, top))
+    labels = _font(14)
+    for reading in result.digits:
+        x0, y0, x1, y1 = reading.box
+        box = [PAD + x0 * sx, top + y0 * sy, PAD + x1 * sx, top + y1 * sy]
+        draw.rectangle(box, outline=(255, 127, 14), width=2)
+        draw.text((box[0], max(top, box[1] - 16)), f"{reading.digit} {reading.confidence:.0%}",
+                  fill=(214, 39, 40), font=labels)  # fmt: skip
+    below = top + shown.height + PAD
+    for n, reading in enumerate(result.digits):
+        pixels = model.pixels(reading.model_input)
+        small = Image.fromarray((pixels * 255).astype(np.uint8)).resize(
+            (3 * model.size[1], 3 * model.size[0]), Image.Resampling.NEAREST
+        )
+        canvas.paste(small, (PAD + n * cell, below))
+        draw.text((PAD + n * cell, below + 3 * model.size[0] + 2), str(reading.digit),
+                  fill="black", font=labels)  # fmt: skip
+    return canvas

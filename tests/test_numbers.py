@@ -1,0 +1,191 @@
+"""Whole numbers: segmentation, order, boxes, the --multi CLI and its JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from typer.testing import CliRunner
+
+from runtime import Predictor
+from runtime.cli import app
+from tests.conftest import run_cli
+
+runner = CliRunner()
+CLEAR = [0, 1, 2, 3, 4, 7, 11, 18, 61, 84]  # MNIST test digits the model reads with > 99.9 %
+
+
+@pytest.fixture(scope="module")
+def predictor(shipped_model):
+    return Predictor(shipped_model, provider="cpu")
+
+
+def write(mnist_test, indices, gap=12, height=56, slope=0.0, specks=(), size=None):
+    """Digits side by side on light paper, dark ink: the picture and the number it shows."""
+    images, labels = mnist_test
+    digits = [crop(images[i], height) for i in indices]
+    width = sum(d.shape[1] for d in digits) + gap * (len(digits) - 1) + 60
+    canvas = np.full((height + 60 + int(abs(slope) * width), width), 238, np.float32)
+    x = 30
+    for d in digits:
+        y = 30 + int(slope * x) if slope >= 0 else 30 + int(abs(slope) * (width - x))
+        region = canvas[y : y + d.shape[0], x : x + d.shape[1]]
+        np.minimum(region, 238 - 218 * d, out=region)
+        x += d.shape[1] + gap
+    for y, x in specks:
+        canvas[y : y + 3, x : x + 3] = 30
+    return Image.fromarray(canvas.astype(np.uint8)), "".join(str(labels[i]) for i in indices)
+
+
+def crop(digit: np.ndarray, height: int) -> np.ndarray:
+    rows, cols = np.flatnonzero(digit.max(1) > 30), np.flatnonzero(digit.max(0) > 30)
+    box = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    width = max(2, round(box.shape[1] * height / box.shape[0]))
+    return np.asarray(Image.fromarray(box).resize((width, height), Image.Resampling.BICUBIC)) / 255
+
+
+def test_digits_are_read_left_to_right(predictor, mnist_test):
+    """Six clear digits with gaps: the number, and six boxes from left to right."""
+    image, text = write(mnist_test, CLEAR[:6])
+    result = predictor.read_number(image)
+    assert result.text == text
+    lefts = [d.box[0] for d in result.digits]
+    assert lefts == sorted(lefts) and result.confidence == min(d.confidence for d in result.digits)
+
+
+def test_order_holds_on_a_slope(predictor, mnist_test):
+    """A line of digits sloping down (or up) by a tenth is still read left to right."""
+    for slope in (0.1, -0.1):
+        image, text = write(mnist_test, CLEAR[2:7], slope=slope)
+        assert predictor.read_number(image).text == text
+
+
+def test_touching_digits_are_split(predictor, mnist_test):
+    """Two digits whose strokes touch (no gap at all) are read as two."""
+    image, text = write(mnist_test, [CLEAR[3], CLEAR[5]], gap=-2)
+    result = predictor.read_number(image)
+    assert result.text == text and len(result.digits) == 2
+
+
+def test_five_with_a_detached_bar_is_one_digit(predictor):
+    """A 5 whose bar floats above its body is one digit, and its box holds the bar."""
+    img = Image.new("L", (220, 200), 245)
+    draw = ImageDraw.Draw(img)
+    draw.line([(84, 40), (140, 40)], fill=10, width=9)  # the bar, apart from the body
+    draw.line([(78, 54), (72, 100), (100, 92), (130, 105), (138, 130), (125, 158), (95, 165),
+               (65, 150)], fill=10, width=9, joint="curve")  # fmt: skip
+    result = predictor.read_number(img)
+    assert len(result.digits) == 1
+    x0, y0, x1, y1 = result.digits[0].box
+    assert y0 <= 40 and x1 >= 138
+
+
+def test_specks_are_not_digits(predictor, mnist_test):
+    """Dots around a number do not become digits."""
+    specks = [(8, 8), (10, 200), (100, 15), (95, 260), (12, 120)]
+    image, text = write(mnist_test, CLEAR[:4], specks=specks)
+    assert predictor.read_number(image).text == text
+
+
+def test_blank_picture_reads_no_number(predictor):
+    """A blank page: empty text, no digits, and the note in JSON."""
+    result = predictor.read_number(Image.new("RGB", (300, 120), (240, 238, 230)))
+    assert result.text == "" and result.digits == [] and result.confidence is None
+    assert result.to_json()["note"] == "no digit found"
+
+
+def test_boxes_are_in_the_original_pictures_coordinates(predictor, mnist_test, tmp_path):
+    """A large photo stored sideways (EXIF orientation 6), decoded at reduced scale: each box
+    lands on its digit in the upright, full-size picture."""
+    image, text = write(mnist_test, CLEAR[:3], height=400, gap=150)
+    expected = []  # where the digits are in the upright picture
+    ink = np.asarray(image) < 128
+    cols = np.flatnonzero(ink.any(0))
+    starts = [cols[0], *cols[1:][np.diff(cols) > 1]]
+    ends = [*cols[:-1][np.diff(cols) > 1], cols[-1]]
+    for x0, x1 in zip(starts, ends, strict=True):
+        rows = np.flatnonzero(ink[:, x0 : x1 + 1].any(1))
+        expected.append((x0, rows[0], x1 + 1, rows[-1] + 1))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = image.transpose(Image.Transpose.ROTATE_90)
+    stored.convert("RGB").save(tmp_path / "sideways.jpg", quality=95, exif=exif)
+    result = predictor.read_number(tmp_path / "sideways.jpg")
+    assert result.text == text
+    tolerance = 0.03 * image.width
+    for got, want in zip(result.digits, expected, strict=True):
+        assert np.abs(np.array(got.box) - np.array(want)).max() <= tolerance, (got.box, want)
+
+
+def test_multi_json_schema(mnist_test, tmp_path):
+    """--multi --json: path, text, digits (digit, confidence, box), confidence, provider, mode."""
+    image, text = write(mnist_test, CLEAR[:3])
+    image.save(tmp_path / "n.png")
+    Image.new("L", (200, 100), 240).save(tmp_path / "blank.png")
+    result = runner.invoke(app, [str(tmp_path / "n.png"), str(tmp_path / "blank.png"), "--multi",
+                                 "--json", "--provider", "cpu"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    number, blank = (json.loads(line) for line in result.stdout.splitlines())
+    assert set(number) == {"path", "text", "digits", "confidence", "provider", "mode"}
+    assert number["text"] == text and number["mode"] == "auto" and number["provider"] == "cpu"
+    for d in number["digits"]:
+        assert set(d) == {"digit", "confidence", "box"} and len(d["box"]) == 4
+        assert all(isinstance(v, int) for v in d["box"]) and 0 <= d["confidence"] <= 1
+    assert number["confidence"] == min(d["confidence"] for d in number["digits"])
+    assert blank["text"] == "" and blank["digits"] == [] and blank["note"] == "no digit found"
+
+
+def test_multi_text_line_and_flag(mnist_test, tmp_path):
+    """`path: 2104  (2 99.9%, ...)`, and [low confidence] under --min-confidence."""
+    image, text = write(mnist_test, CLEAR[:4])
+    image.save(tmp_path / "n.png")
+    ok = run_cli("mnist-infer", tmp_path / "n.png", "--multi")
+    assert ok.returncode == 0, ok.stderr
+    line = ok.stdout.strip()
+    assert line.startswith(f"{tmp_path / 'n.png'}: {text}  (") and line.count("%") == 4
+    flagged = run_cli("mnist-infer", tmp_path / "n.png", "--multi", "--min-confidence", "1")
+    assert flagged.stdout.strip().endswith("[low confidence]")
+
+
+def test_multi_needs_auto(tmp_path):
+    """--multi with --mode plain is a usage error."""
+    Image.new("L", (50, 50), 255).save(tmp_path / "x.png")
+    result = run_cli("mnist-infer", tmp_path / "x.png", "--multi", "--mode", "plain")
+    assert result.returncode == 2 and "--multi" in result.stderr
+
+
+def test_save_vis_draws_the_boxes(mnist_test, tmp_path):
+    """--multi --save-vis writes the picture with boxes and the model inputs below it."""
+    image, _ = write(mnist_test, CLEAR[:3])
+    image.save(tmp_path / "n.png")
+    result = run_cli("mnist-infer", tmp_path / "n.png", "--multi", "--save-vis", tmp_path / "vis")
+    assert result.returncode == 0, result.stderr
+    picture = np.asarray(Image.open(tmp_path / "vis" / "n.png").convert("RGB")).astype(int)
+    orange = (abs(picture[..., 0] - 255) < 30) & (abs(picture[..., 1] - 127) < 30)
+    assert orange.sum() > 100  # the boxes are drawn
+
+
+def test_one_digit_reads_the_same_with_and_without_multi(predictor, mnist_test, tmp_path):
+    """On photo-like single digits, --multi gives the same digit as the single reading."""
+    from benchmarks.photolike import write_photo_set
+
+    images, labels = mnist_test
+    pairs = write_photo_set(images, labels, tmp_path, 120, seed=3)
+    paths = [p for p, _ in pairs]
+    single = [r.digit for r in predictor.predict_batch(paths)]
+    multi = [r.text for r in predictor.read_numbers(paths)]
+    same = np.mean([m == str(s) for m, s in zip(multi, single, strict=True)])
+    assert same >= 0.98, [
+        (p.name, s, m) for p, s, m in zip(paths, single, multi, strict=True) if m != str(s)
+    ]
+
+
+def test_read_number_of_a_jpeg_bytes_roundtrip(predictor, mnist_test):
+    """read_number takes a Pillow image of a JPEG as it takes a path."""
+    image, text = write(mnist_test, CLEAR[4:8])
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=90)
+    assert predictor.read_number(Image.open(buf)).text == text
