@@ -135,6 +135,10 @@ def main(argv=None) -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "exported" / "digit.onnx")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--agreement", type=int, default=1000, metavar="N",
+        help="also read N images of each single-digit bench category both ways (0: skip)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     raw = ensure_mnist(default_data_dir(), log=lambda _: None)
@@ -173,10 +177,39 @@ def main(argv=None) -> int:
     ):
         for name, n, exact, digits in summarise(subset, key):
             print(f"| {title}: {name} | {n} | {exact:.1%} | {digits:.1%} |")
+    agreement = single_digit_agreement(predictor, images, labels, args) if args.agreement else {}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"ms_per_image": ms, "rows": rows}, indent=1))
+        record = {"ms_per_image": ms, "rows": rows, "agreement": agreement}
+        args.json.write_text(json.dumps(record, indent=1))
     return 0
+
+
+def single_digit_agreement(predictor, images, labels, args) -> dict[str, float]:
+    """How often --multi reads a one-digit picture as the same digit as the single reading."""
+    from benchmarks.imagesets import CATEGORIES
+    from benchmarks.imagesets import write_set as write_category
+
+    print("\n| single-digit category | images | --multi gives the same digit |")
+    print("|---|---:|---:|")
+    out = {}
+    for category in CATEGORIES:
+        count = min(args.agreement, 10000)
+        folder = args.work / f"seed{args.seed}-{count}" / category
+        rows = write_category(
+            category, folder, images, labels, count, args.seed, args.work / "cache", "all"
+        )
+        paths = [p for p, _, _ in rows]
+        single = [r.digit for r in predictor.predict_batch(paths)]
+        multi = [r.text for r in predictor.read_numbers(paths)]
+        same = float(
+            np.mean(
+                [m == ("" if s is None else str(s)) for m, s in zip(multi, single, strict=True)]
+            )
+        )
+        out[category] = same
+        print(f"| {category} | {len(paths)} | {same:.1%} |", flush=True)
+    return out
 
 
 if __name__ == "__main__":

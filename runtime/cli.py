@@ -213,3 +213,63 @@ def visualise(folder: Path, result, predictor, used: set[str]) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+serve_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@serve_app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (loopback only by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port.")] = 8000,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="ONNX model (default: the one shipped in exported/).", show_default=False
+        ),
+    ] = None,
+    provider: Annotated[Provider, typer.Option(help="Execution provider.")] = Provider.auto,
+    mode: Annotated[Mode, typer.Option(help="Default preprocessing of requests.")] = Mode.auto,
+    max_batch: Annotated[int, typer.Option(min=1, help="Images per model run.")] = 64,
+    max_wait_ms: Annotated[
+        float, typer.Option(min=0, help="How long a ready image waits for others being read.")
+    ] = 5.0,
+    max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Largest upload.")] = 10.0,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds a request may take.")] = 30.0,
+    workers: Annotated[int, typer.Option(min=1, help="Threads reading images.")] = 4,
+) -> None:
+    """Serve the draw-a-digit page at / and the HTTP API at /v1/predict."""
+    try:
+        import uvicorn
+
+        from runtime.server import ServeConfig, create_app
+    except ImportError as exc:
+        typer.echo(f"error: {exc.name} is missing: pip install 'mnist-digit[serve]'", err=True)
+        raise typer.Exit(2) from None
+    from runtime.predict import Predictor
+    from runtime.session import ModelError, ProviderError, RuntimeSetupError
+
+    if host not in LOOPBACK:
+        typer.echo(
+            f"warning: listening on {host}: anyone who can reach this machine can use the API",
+            err=True,
+        )
+    try:
+        predictor = Predictor(model, provider.value, mode.value)
+    except (ModelError, ProviderError, RuntimeSetupError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    config = ServeConfig(max_batch, max_wait_ms, max_upload_mb, timeout, workers)
+    shown_host = f"[{host}]" if ":" in host else host
+    typer.echo(f"mnist-serve: http://{shown_host}:{port}/ (provider {predictor.provider})")
+    uvicorn.run(
+        create_app(predictor, config),
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=5,
+        limit_concurrency=1024,
+    )

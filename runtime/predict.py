@@ -113,7 +113,8 @@ class Predictor:
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
 
     def predict(self, image) -> Prediction:
-        """One image (a path, a Pillow image or a NumPy array); raises ImageError if unreadable."""
+        """One image (a path, a file's bytes, a Pillow image or a NumPy array); raises ImageError
+        if it is unreadable."""
         result = self.predict_batch([image])[0]
         if result.error is not None:
             raise ImageError(result.error)
@@ -159,13 +160,20 @@ class Predictor:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _prepare(self, image) -> tuple[str | None, np.ndarray | Prediction]:
-        """The model input of one image, or its result when there is nothing to run."""
+        return self.prepare(image)
+
+    def prepare(self, image, mode: str | None = None) -> tuple[str | None, np.ndarray | Prediction]:
+        """(path, model input (1, h, w)) of one image, or (path, its result) when there is
+        nothing to run: no digit, or an error. Safe to call from several threads."""
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
         return _guarded(
             image,
-            lambda: preprocess(image, self.mode, self.input),
-            lambda path: Prediction(None, None, None, self.provider, self.mode, path),
+            lambda: preprocess(image, mode, self.input),
+            lambda path: Prediction(None, None, None, self.provider, mode, path),
             lambda path, message, internal: Prediction(
-                None, None, None, self.provider, self.mode, path, error=message, internal=internal
+                None, None, None, self.provider, mode, path, error=message, internal=internal
             ),
         )
 
@@ -176,7 +184,7 @@ class Predictor:
             if isinstance(prepared, Prediction):
                 yield prepared
             else:
-                yield self._reading(path, prepared[0], next(rows))
+                yield self.reading(path, prepared[0], next(rows))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Log-probabilities (N, 10) of model inputs (N, 1, H, W); ModelError if the model fails.
@@ -203,7 +211,10 @@ class Predictor:
             raise ModelError("the model returned NaN or infinite values: its weights are broken")
         return log_probs
 
-    def _reading(self, path: str | None, model_input: np.ndarray, log_probs) -> Prediction:
+    def reading(
+        self, path: str | None, model_input: np.ndarray, log_probs, mode: str | None = None
+    ) -> Prediction:
+        """The Prediction for one model input (h, w) and the model's log-probabilities."""
         probs = self._probabilities(log_probs)
         digit = int(probs.argmax())
         confidence = float(probs[digit])
@@ -212,7 +223,7 @@ class Predictor:
             confidence=confidence,
             probabilities=probs,
             provider=self.provider,
-            mode=self.mode,
+            mode=mode or self.mode,
             path=path,
             low_confidence=confidence < self.min_confidence,
             model_input=model_input,
@@ -312,7 +323,7 @@ def _guarded(image, work, empty, failed):
 
 
 def _path_of(image) -> str | None:
-    return os.fsdecode(image) if isinstance(image, str | bytes | os.PathLike) else None
+    return os.fspath(image) if isinstance(image, str | os.PathLike) else None
 
 
 def _check_images(images) -> None:

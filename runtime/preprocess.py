@@ -9,6 +9,7 @@ aspect ratio and centred by centre of mass. The field, mean and std are the mode
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from dataclasses import dataclass
@@ -62,7 +63,8 @@ class ModelInput:
 
 
 def open_image(source, draft: int | None = None) -> Image.Image:
-    """A loaded Pillow image from a path, a Pillow image or a NumPy array (first frame only).
+    """A loaded Pillow image from a path, the bytes of a file, a Pillow image or a NumPy array
+    (first frame only).
 
     draft: a JPEG file is decoded at the smallest scale whose longer side is at least this
     (None: at full size, as `plain` must). Pixel counts are checked here, not by Pillow's
@@ -73,44 +75,57 @@ def open_image(source, draft: int | None = None) -> Image.Image:
         return _loaded(source)
     if isinstance(source, np.ndarray):
         return _from_array(source)
+    if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) == 0:
+            raise ImageError("empty file")
+        return _decode(io.BytesIO(source), "<bytes>", draft)
     if not isinstance(source, str | os.PathLike):
         raise ImageError(f"cannot read a {type(source).__name__} as an image")
     path = Path(source)
+    if path.is_dir():
+        raise ImageError("is a folder")
+    if not path.is_file():
+        raise ImageError("no such file" if not path.exists() else "not a regular file")
+    if path.stat().st_size == 0:
+        raise ImageError("empty file")
     try:
-        if path.is_dir():
-            raise ImageError("is a folder")
-        if not path.is_file():
-            raise ImageError("no such file" if not path.exists() else "not a regular file")
-        if path.stat().st_size == 0:
-            raise ImageError("empty file")
-        img = _open_unchecked(path)
+        fp = open(path, "rb")  # noqa: SIM115 - the image keeps it open until load()
+    except OSError as exc:
+        raise ImageError(f"cannot open the file ({exc.strerror})") from exc
+    return _decode(fp, str(path), draft)
+
+
+def _decode(fp, name: str, draft: int | None) -> Image.Image:
+    """Open (format by content), check the pixel count, draft-decode a JPEG, load."""
+    try:
+        img = _open_unchecked(fp, name)
         full = img.size
         jpeg = img.format in ("JPEG", "MPO")
         _check_pixels(img.size, JPEG_DRAFT_LIMIT if jpeg and draft else Image.MAX_IMAGE_PIXELS)
         if jpeg and draft:  # decode at reduced scale: no 100 MP photo lands whole
             img.draft(img.mode, _draft_size(img.size, draft))
         img.load()
-        img.info["mnist_digit.full_size"] = (
-            full  # before draft decoding: boxes are given in this size
-        )
+        img.info["mnist_digit.full_size"] = full  # before draft decoding: boxes use this size
     except ImageError:
+        fp.close()
         raise
     except UnidentifiedImageError as exc:
+        fp.close()
         raise ImageError("not an image Pillow can read") from exc
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        fp.close()
         raise ImageError(f"unreadable image ({first_line(exc)})") from exc
     if img.width == 0 or img.height == 0:
         raise ImageError("zero-size image")
     return img
 
 
-def _open_unchecked(path: Path) -> Image.Image:
+def _open_unchecked(fp, name: str) -> Image.Image:
     """Image.open without its decompression-bomb check (open_image checks the pixel count).
 
     Pillow's check warns from 89 MP, which would refuse every large phone photo that draft
     decoding reads in a few MB, and a warnings filter around it is not thread-safe.
     """
-    fp = open(path, "rb")  # noqa: SIM115 - the image keeps it open until load()
     try:
         prefix = fp.read(16)
         for loader in (Image.preinit, Image.init):
@@ -121,7 +136,7 @@ def _open_unchecked(path: Path) -> Image.Image:
                     continue
                 fp.seek(0)
                 try:
-                    img = factory(fp, str(path))
+                    img = factory(fp, name)
                 except (SyntaxError, IndexError, TypeError, struct.error):
                     continue
                 img._exclusive_fp = True  # closed with the image, as Image.open does
@@ -130,7 +145,7 @@ def _open_unchecked(path: Path) -> Image.Image:
         fp.close()
         raise
     fp.close()
-    raise UnidentifiedImageError(str(path))
+    raise UnidentifiedImageError(name)
 
 
 def _check_pixels(size: tuple[int, int], limit: int | None) -> None:
