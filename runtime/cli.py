@@ -188,8 +188,8 @@ def route_warnings(current_image) -> None:
 
 
 def visualise(folder: Path, result, predictor, used: set[str]) -> None:
-    from runtime.numbers import NumberResult
     from runtime.preprocess import ImageError, open_image
+    from runtime.segment import NumberResult
     from runtime.vis import render, render_number
 
     stem = name = Path(result.path).stem

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from runtime import numbers
+from runtime import segment
 from runtime.errors import first_line
-from runtime.numbers import DigitReading, NumberResult
 from runtime.preprocess import (
     MODES,
     ImageError,
@@ -24,6 +23,7 @@ from runtime.preprocess import (
     preprocess,
     read_page,
 )
+from runtime.segment import DigitReading, NumberResult
 from runtime.session import INPUT_NAME, ModelError, SessionConfig, load_model
 
 _now = threading.local()  # the image each thread is reading, to name it in warnings
@@ -250,8 +250,8 @@ class Predictor:
         """The digits of one picture, framed, or its result when there is nothing to run."""
 
         def work():
-            page = read_page(open_image(image, numbers.WORK_SIDE), numbers.WORK_SIDE)
-            return page, numbers.segment(page, self._classify, self.input.size)
+            page = read_page(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE)
+            return page, segment.digits(page, self._classify, self.input.size)
 
         return _guarded(
             image,
@@ -281,7 +281,7 @@ class Predictor:
         for (candidate, _), x, log_probs in zip(found, inputs, self.run(inputs), strict=True):
             probs = self._probabilities(log_probs)
             digit = int(probs.argmax())
-            box = numbers.box_in_original(candidate, page.scale)
+            box = segment.box_in_original(candidate, page.scale)
             readings.append(DigitReading(digit, float(probs[digit]), box, probs, x[0]))
         weakest = min(r.confidence for r in readings)
         return NumberResult(

@@ -96,7 +96,7 @@ class NumberResult:
         return record
 
 
-def segment(
+def digits(
     page: Page, classify: Callable[[np.ndarray], np.ndarray], size: tuple[int, int]
 ) -> list[tuple[Candidate, np.ndarray]]:
     """The digits of a page, left to right, each with its framed model input (h, w) in [0, 1].

@@ -1,6 +1,6 @@
 """The whole-number bench: `mnist-infer --multi` on numbers written with MNIST test digits.
 
-    python benchmarks/numbers.py [--count 1200] [--seed 1] [--model exported/digit.onnx]
+    python benchmarks/whole_numbers.py [--count 1200] [--seed 1] [--model exported/digit.onnx]
         [--json runs/bench/numbers.json]
 
 Numbers of 1-8 digits, each digit an MNIST *test* digit, written on plain or ruled paper and
@@ -15,18 +15,17 @@ distance over the number's length) by length, by gap kind and by paper, and ms p
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)  # not this folder: this file's name would hide the standard `numbers`
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from benchmarks.imagesets import PENS, crop_to_ink, encode, photograph, ruled_paper  # noqa: E402
 from runtime import Predictor  # noqa: E402
