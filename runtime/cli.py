@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -74,13 +75,41 @@ def infer(
     multi: Annotated[
         bool, typer.Option("--multi", help="Read every digit of a number, left to right.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Images read at once (default: this machine's cores).", show_default=False
+        ),
+    ] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="Read the images on Ray.")] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join: auto, or ray://HOST:PORT (implies --ray; "
+            "default: a local Ray).",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option(help="Show the traceback of internal errors.")] = False,
 ) -> None:
     """Read the digit in each image (or, with --multi, the number) and print it with its
     confidence."""
     try:
-        code = run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, threads,
-                   min_confidence, multi)  # fmt: skip
+        options = Options(
+            model,
+            provider.value,
+            mode.value,
+            top_k,
+            as_json,
+            save_vis,
+            batch_size,
+            threads,
+            min_confidence,
+            multi,
+            jobs or cores(),
+            ray_address or ("local" if ray else None),
+        )
+        code = run(paths, options)
     except KeyboardInterrupt:
         sys.stdout.flush()
         typer.echo("error: interrupted", err=True)
@@ -99,22 +128,45 @@ def infer(
     raise typer.Exit(code)
 
 
-def run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, threads,
-        min_confidence, multi) -> int:  # fmt: skip
+@dataclass
+class Options:
+    model: Path | None
+    provider: str
+    mode: str
+    top_k: int
+    as_json: bool
+    save_vis: Path | None
+    batch_size: int
+    threads: int | None
+    min_confidence: float
+    multi: bool
+    jobs: int
+    ray: str | None
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run(paths: list[str], o: Options) -> int:
     from runtime.predict import Predictor, current_image
     from runtime.session import ModelError, ProviderError, RuntimeSetupError
 
-    if multi and mode.value != "auto":
+    if o.multi and o.mode != "auto":
         typer.echo("error: --multi reads with --mode auto (plain has no segmentation)", err=True)
         return 2
-    if save_vis is not None:
-        problem = writable_folder(save_vis)
+    if o.save_vis is not None:
+        problem = "pictures are drawn on this machine, not on Ray" if o.ray else None
+        problem = problem or writable_folder(o.save_vis)
         if problem:
-            typer.echo(f"error: --save-vis {shown(save_vis)}: {problem}", err=True)
+            typer.echo(f"error: --save-vis {shown(o.save_vis)}: {problem}", err=True)
             return 2
     route_warnings(current_image)
     try:
-        predictor = Predictor(model, provider.value, mode.value, threads, min_confidence)
+        predictor = Predictor(o.model, o.provider, o.mode, o.threads, o.min_confidence)
     except (ModelError, ProviderError, RuntimeSetupError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
@@ -122,21 +174,28 @@ def run(paths, model, provider, mode, top_k, as_json, save_vis, batch_size, thre
     failed = internal = 0
     used: set[str] = set()
     items = list(expand(paths))
-    readable = (path for path, error in items if error is None)
-    if multi:
-        results = predictor.iter_numbers(readable)
-        describe = number_line
+    readable = [path for path, error in items if error is None]
+    if o.ray:
+        from runtime.distributed import RayError, read_on_ray
+
+        try:
+            results = read_on_ray(readable, o, predictor)
+        except RayError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            return 2
+    elif o.multi:
+        results = predictor.iter_numbers(readable, o.jobs)
     else:
-        results = predictor.iter_predict(readable, batch_size)
-        describe = lambda result: line(result, top_k)  # noqa: E731
+        results = predictor.iter_predict(readable, o.batch_size, o.jobs)
+    describe = number_line if o.multi else lambda result: line(result, o.top_k)
     try:
         for path, error in items:
             result = next(results) if error is None else predictor.failure(path, error)
             failed += result.error is not None
             internal += result.internal
-            report(result, as_json, describe)
-            if save_vis is not None and result.error is None:
-                visualise(save_vis, result, predictor, used)
+            report(result, o.as_json, describe)
+            if o.save_vis is not None and result.error is None:
+                visualise(o.save_vis, result, predictor, used)
     except ModelError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
