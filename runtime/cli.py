@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from runtime.errors import first_line
+from runtime.errors import first_line, printable, warnings_on_one_line
 from runtime.paths import expand
 from runtime.preprocess import MODES
 from runtime.session import PROVIDERS
@@ -29,10 +28,8 @@ Provider = StrEnum("Provider", {name: name for name in ("auto", *PROVIDERS)})
 Mode = StrEnum("Mode", {name: name for name in MODES})
 
 
-def shown(path: str | None) -> str:
-    """A path on one line: control characters (a newline in a file name) escaped."""
-    text = str(path)
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+def shown(path) -> str:
+    return printable(path)
 
 
 def line(prediction, top_k: int) -> str:
@@ -144,6 +141,9 @@ class Options:
     ray: str | None
 
 
+FEW = 8  # images per job below which one process reads them all
+
+
 def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -164,7 +164,7 @@ def run(paths: list[str], o: Options) -> int:
         if problem:
             typer.echo(f"error: --save-vis {shown(o.save_vis)}: {problem}", err=True)
             return 2
-    route_warnings(current_image)
+    warnings_on_one_line(current_image)
     try:
         predictor = Predictor(o.model, o.provider, o.mode, o.threads, o.min_confidence)
     except (ModelError, ProviderError, RuntimeSetupError) as exc:
@@ -183,10 +183,12 @@ def run(paths: list[str], o: Options) -> int:
         except RayError as exc:
             typer.echo(f"error: {exc}", err=True)
             return 2
-    elif o.multi:
-        results = predictor.iter_numbers(readable, o.jobs)
-    else:
-        results = predictor.iter_predict(readable, o.batch_size, o.jobs)
+    else:  # reading processes take ~0.3 s to start: worth it from a few dozen images
+        jobs = o.jobs if len(readable) >= FEW * o.jobs else 1
+        if o.multi:
+            results = predictor.iter_numbers(readable, jobs)
+        else:
+            results = predictor.iter_predict(readable, o.batch_size, jobs)
     describe = number_line if o.multi else lambda result: line(result, o.top_k)
     try:
         for path, error in items:
@@ -232,18 +234,6 @@ def writable_folder(folder: Path) -> str | None:
     if not parent.is_dir():
         return f"{shown(parent)} is a file, not a folder"
     return None if os.access(parent, os.W_OK | os.X_OK) else f"{shown(parent)} is not writable"
-
-
-def route_warnings(current_image) -> None:
-    """Library warnings (a corrupt EXIF block) as one line that names the image."""
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        where = current_image()
-        prefix = f"{shown(where)}: " if where else ""
-        typer.echo(f"warning: {prefix}{first_line(message)}", err=True)
-
-    warnings.showwarning = show
-    warnings.filterwarnings("always", module="PIL")
 
 
 def visualise(folder: Path, result, predictor, used: set[str]) -> None:

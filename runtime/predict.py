@@ -8,12 +8,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from PIL import Image
 
 from runtime import segment
-from runtime.errors import first_line
+from runtime.errors import first_line, warnings_on_one_line
 from runtime.preprocess import (
     MODES,
     ImageError,
@@ -141,23 +142,23 @@ class Predictor:
                 pending, ready = [], 0
         yield from self._finish(pending)
 
-    def _prepare_all(self, images: Iterable, jobs: int, work=None):
-        """(path, model input or finished result) per image, in order; `jobs` at once."""
-        work = work or self._prepare
+    def _prepare_all(self, images: Iterable, jobs: int):
+        """(path, model input or finished result) per image, in input order; `jobs` processes
+        read at once (processes, not threads: measured 1.3-3x faster, the GIL holds threads)."""
+        if jobs == 1:
+            yield from map(self.prepare, images)
+            return
+        task = partial(prepare_many, mode=self.mode, model=self.input, provider=self.provider)
+        chunks = _chunks(images, CHUNK)
+        yield from _ordered(_process_pool(jobs), task, chunks, 4 * jobs, flatten=True)
+
+    def _threaded(self, work, images: Iterable, jobs: int):
+        """work(image) for each image, in input order, `jobs` threads at once."""
         if jobs == 1:
             yield from map(work, images)
             return
         pool = ThreadPoolExecutor(jobs, thread_name_prefix="mnist-read")
-        window: deque = deque()
-        try:
-            for image in images:  # at most 4 images per job in flight: memory stays bounded
-                window.append(pool.submit(work, image))
-                if len(window) >= 4 * jobs:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        yield from _ordered(pool, work, images, 4 * jobs)
 
     def _prepare(self, image) -> tuple[str | None, np.ndarray | Prediction]:
         return self.prepare(image)
@@ -165,17 +166,7 @@ class Predictor:
     def prepare(self, image, mode: str | None = None) -> tuple[str | None, np.ndarray | Prediction]:
         """(path, model input (1, h, w)) of one image, or (path, its result) when there is
         nothing to run: no digit, or an error. Safe to call from several threads."""
-        mode = mode or self.mode
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
-        return _guarded(
-            image,
-            lambda: preprocess(image, mode, self.input),
-            lambda path: Prediction(None, None, None, self.provider, mode, path),
-            lambda path, message, internal: Prediction(
-                None, None, None, self.provider, mode, path, error=message, internal=internal
-            ),
-        )
+        return prepare_image(image, mode or self.mode, self.input, self.provider)
 
     def _finish(self, pending) -> Iterator[Prediction]:
         arrays = [x for _, x in pending if isinstance(x, np.ndarray)]
@@ -243,7 +234,7 @@ class Predictor:
     def iter_numbers(self, images: Iterable, jobs: int = 1) -> Iterator[NumberResult]:
         _check_images(images)
         _check_count("jobs", jobs)
-        for path, found in self._prepare_all(images, jobs, self._segment):
+        for path, found in self._threaded(self._segment, images, jobs):
             yield found if isinstance(found, NumberResult) else self._number(path, *found)
 
     def _segment(self, image):
@@ -296,6 +287,75 @@ class Predictor:
     def failure(self, path: str | None, message: str) -> Prediction:
         """The result for an input that could not be read."""
         return Prediction(None, None, None, self.provider, self.mode, path, error=message)
+
+
+CHUNK = 8  # images per task sent to a reading process
+
+
+def prepare_image(image, mode: str, model: ModelInput, provider: str):
+    """(path, model input (1, h, w)) of one image, or (path, its result): no digit, or an
+    error, as a Prediction. A module function, so that reading processes can run it."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
+    return _guarded(
+        image,
+        lambda: preprocess(image, mode, model),
+        lambda path: Prediction(None, None, None, provider, mode, path),
+        lambda path, message, internal: Prediction(
+            None, None, None, provider, mode, path, error=message, internal=internal
+        ),
+    )
+
+
+def prepare_many(images: list, mode: str, model: ModelInput, provider: str) -> list:
+    return [prepare_image(image, mode, model, provider) for image in images]
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ordered(pool, work, items: Iterable, ahead: int, flatten: bool = False):
+    """work(item) for each item on the pool, yielded in order; at most `ahead` in flight, so
+    memory stays bounded whatever the number of items. The pool is shut down at the end, or
+    when the caller stops early (Ctrl-C)."""
+    window: deque = deque()
+    try:
+        for item in items:
+            window.append(pool.submit(work, item))
+            if len(window) >= ahead:
+                done = window.popleft().result()
+                yield from (done if flatten else [done])
+        while window:
+            done = window.popleft().result()
+            yield from (done if flatten else [done])
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _process_pool(jobs: int):
+    """Reading processes started by a fork server (no copy of this process's ONNX Runtime
+    threads), with the preprocessing already imported; they leave Ctrl-C to this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["runtime.predict"])
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_reader_started)
+
+
+def _reader_started() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the main process to handle
+    warnings_on_one_line(current_image)
 
 
 def _guarded(image, work, empty, failed):

@@ -24,7 +24,7 @@ from runtime.ink import NoInkError, Page, clean, grow
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 JPEG_DRAFT_LIMIT = 250_000_000  # pixels of a JPEG decoded at reduced scale (1/8: 4 MP)
-WORK_SIDE = 512  # auto analyses at most this many pixels along the longer side
+WORK_SIDE = 384  # auto analyses at most this many pixels along the longer side
 BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
