@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -71,19 +72,21 @@ def write_folder(folder: Path, kind: str, images, seed: int = 1) -> list[Path]:
     return out
 
 
-def decode(path: str) -> tuple[int, int]:
+def decode(path: str, quarter: bool = False) -> tuple[int, int]:
     img = Image.open(path)
     if img.format == "JPEG":
-        img.draft(img.mode, _draft_size(img.size, WORK_SIDE))
+        size = (img.width // 4, img.height // 4) if quarter else _draft_size(img.size, WORK_SIDE)
+        img.draft(img.mode, size)
     img.load()
     return img.size
 
 
-def floor(paths: list[Path], jobs: int) -> float:
+def floor(paths: list[Path], jobs: int, quarter: bool = False) -> float:
+    work = partial(decode, quarter=quarter)
     with ProcessPoolExecutor(jobs) as pool:
-        list(pool.map(decode, map(str, paths[:jobs])))  # workers started and warm
+        list(pool.map(work, map(str, paths[:jobs])))  # workers started and warm
         t0 = time.perf_counter()
-        list(pool.map(decode, map(str, paths), chunksize=4))
+        list(pool.map(work, map(str, paths), chunksize=4))
         return time.perf_counter() - t0
 
 
@@ -132,12 +135,14 @@ def processes(paths: list[Path], jobs: int) -> float:
 
 
 def cold_start(path: Path, runs: int = 7) -> tuple[float, float]:
-    walls, peaks = [], []
+    """Median wall time of fresh processes (timed alone), and the peak RSS of one more."""
+    walls = []
     for _ in range(runs):
-        wall, peak, _ = timed([BIN / "mnist-infer", path, "--provider", "cpu"])
-        walls.append(wall)
-        peaks.append(peak)
-    return statistics.median(walls), statistics.median(peaks)
+        t0 = time.perf_counter()
+        subprocess.run([BIN / "mnist-infer", path, "--provider", "cpu"], check=True,
+                       capture_output=True)  # fmt: skip
+        walls.append(time.perf_counter() - t0)
+    return statistics.median(walls), timed([BIN / "mnist-infer", path, "--provider", "cpu"])[1]
 
 
 def main(argv=None) -> int:
@@ -160,7 +165,9 @@ def main(argv=None) -> int:
     for kind in KINDS:
         paths = write_folder(args.work / kind, kind, images)
         base = floor(paths, n)
-        runs = [("decode only (floor)", base, None)]
+        runs = [("decode only, at auto's draft scale (floor)", base, None)]
+        if KINDS[kind][2] == "JPEG":
+            runs.append(("decode only, at 1/4 scale", floor(paths, n, quarter=True), None))
         for jobs in (1, n):
             wall, peak, out = timed([BIN / "mnist-infer", args.work / kind, "--provider", "cpu",
                                      "--jobs", str(jobs), "--json"])  # fmt: skip
@@ -173,7 +180,8 @@ def main(argv=None) -> int:
             runs.append(("mnist-infer --ray (local)", wall, peak))
         for how, seconds, peak in runs:
             row = {"images": kind, "count": len(paths), "how": how, "seconds": seconds,
-                   "per_s": len(paths) / seconds, "x_floor": seconds / base, "peak_rss_mb": peak}  # fmt: skip
+                   "per_s": len(paths) / seconds, "x_floor": seconds / base,
+                   "peak_rss_mb": peak}  # fmt: skip
             rows.append(row)
             shown = f"{peak:.0f}" if peak else "-"
             print(f"| {kind} ({len(paths)}) | {how} | {seconds:.2f} | {row['per_s']:.1f} | "
