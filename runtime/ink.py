@@ -275,8 +275,9 @@ EDGE_DEPTH = 0.35  # ... when the band of such lines is at most this deep
 
 def erase_page_edges(ink: np.ndarray) -> np.ndarray:
     """Erase bands along the picture's sides where nearly every pixel is inked: the page's
-    edge with the desk beyond it, a scanner's dark border. A band as deep as a third of the
-    picture is left alone: that is a digit cropped to its box."""
+    edge with the desk beyond it, a scanner's dark border. Left alone: a band as deep as a
+    third of the picture (a digit cropped to its box), and a band from which strokes run on
+    inward (the bar of a 7 cropped tight: its stem crosses the line just inside the band)."""
     h, w = ink.shape
     if small((h, w)):
         return ink
@@ -290,6 +291,9 @@ def erase_page_edges(ink: np.ndarray) -> np.ndarray:
         if depth == 0 or depth > EDGE_DEPTH * n:
             continue
         depth = min(n, depth + 2)  # and the band's soft inner edge
+        inside = fill[min(depth + 1, n - 1)]
+        if _touches_other_sides(inked, side, depth) >= 2 and 0.02 <= inside < 0.5:
+            continue  # a tight crop whose strokes run on from the band
         out = out.copy() if out is ink else out
         if side == "left":
             out[:, :depth] = 0
@@ -300,6 +304,18 @@ def erase_page_edges(ink: np.ndarray) -> np.ndarray:
         else:
             out[h - depth :] = 0
     return out
+
+
+def _touches_other_sides(inked: np.ndarray, side: str, depth: int) -> int:
+    """How many of the other three sides the ink touches (comes within 4 % of), the band itself
+    left out."""
+    rest = {
+        "left": inked[:, depth:], "right": inked[:, : inked.shape[1] - depth],
+        "top": inked[depth:], "bottom": inked[: inked.shape[0] - depth],
+    }[side]  # fmt: skip
+    y, x = (max(2, round(0.04 * n)) for n in rest.shape)
+    edges = {"left": rest[:, :x], "right": rest[:, -x:], "top": rest[:y], "bottom": rest[-y:]}
+    return sum(bool(edge.any()) for name, edge in edges.items() if name != side)
 
 
 def lines_an_edge(found: Parts, k: int) -> bool:

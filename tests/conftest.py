@@ -12,6 +12,36 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+SAMPLES = ROOT / "exported" / "samples"
+EXPENSIVE = {"small_checkpoint", "small_onnx"}  # a training run and a full-test-set export
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that need a trained model are slow; tests marked gpu skip where CUDA cannot run."""
+    cuda = cuda_runs()
+    for item in items:
+        if EXPENSIVE & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("gpu") and not cuda:
+            item.add_marker(pytest.mark.skip(reason="no CUDA GPU that ONNX Runtime can use"))
+
+
+def cuda_runs() -> bool:
+    """Whether ONNX Runtime here has the CUDA provider and a GPU for it."""
+    import shutil
+
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    has_provider = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    return has_provider and shutil.which("nvidia-smi") is not None
+
+
+def clean_env(**extra) -> dict:
+    """This environment without PYTHONPATH (a fresh install must not see the checkout)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, **extra}
 
 
 def run_cli(name: str, *args, cwd: Path | None = None, env: dict | None = None, timeout=600):

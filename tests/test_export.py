@@ -180,13 +180,53 @@ def test_unwritable_output_is_refused(small_checkpoint, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-def test_failed_verification_leaves_nothing(small_checkpoint, tmp_path, monkeypatch):
-    """If parity fails, the export fails and no file is written."""
+@pytest.fixture(scope="module")
+def untrained_checkpoint(tmp_path_factory):
+    """A Digit with seeded random weights, saved as mnist-train saves: export needs no
+    training to be tested (this fixture is cheap, the gates below are in the fast set)."""
+    from trainer.config import TrainConfig
+    from trainer.model import Digit
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("untrained") / "digit.pth"
+    torch.save({"epoch": 0, "model_state_dict": Digit().state_dict(),
+                "config": TrainConfig().__dict__}, path)  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda out: out + np.float32(2e-4) * (np.arange(out.size).reshape(out.shape) == 0),
+         "exceeds 0.0001"),
+        (lambda out: np.where(np.arange(len(out))[:, None] == 0, out[:, ::-1], out),
+         "disagree on test images [0"),
+    ],
+    ids=["diff-2e-4", "argmax-flip"],
+)  # fmt: skip
+def test_export_gates_refuse_a_perturbed_output(untrained_checkpoint, mnist_dir, tmp_path,
+                                                monkeypatch, change, message):  # fmt: skip
+    """ONNX Runtime's output nudged past the real tolerance (2e-4 > 1e-4 on one value), or
+    with one image's answer changed: the export fails and writes nothing."""
     from trainer import export as export_module
 
-    monkeypatch.setattr(export_module, "MAX_TOLERANCE", 0.0)
-    out = tmp_path / "m.onnx"
-    options = export_module.ExportOptions(checkpoint=small_checkpoint, out=out, log=lambda _: None)
-    with pytest.raises(ExportError, match="nothing was written"):
+    real = export_module.ort_log_probs
+    monkeypatch.setattr(export_module, "ort_log_probs", lambda *a, **k: change(real(*a, **k)))
+    out = tmp_path / "out" / "m.onnx"
+    options = export_module.ExportOptions(checkpoint=untrained_checkpoint, out=out,
+                                          data_dir=mnist_dir, log=lambda _: None)  # fmt: skip
+    with pytest.raises(ExportError) as info:
         export_module.export(options)
-    assert list(tmp_path.iterdir()) == []
+    assert message in str(info.value) and "nothing was written" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unperturbed_export_passes_its_gates(untrained_checkpoint, mnist_dir, tmp_path):
+    """The same export, untouched, verifies and writes the model and its card."""
+    from trainer import export as export_module
+
+    out = tmp_path / "m.onnx"
+    options = export_module.ExportOptions(checkpoint=untrained_checkpoint, out=out,
+                                          data_dir=mnist_dir, log=lambda _: None)  # fmt: skip
+    (card,) = export_module.export(options)
+    assert out.is_file() and card["verification"]["max_abs_diff"] <= 1e-4

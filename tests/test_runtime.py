@@ -22,6 +22,7 @@ from runtime.preprocess import (
     to_grey,
 )
 from runtime.session import ModelError, ProviderError, create_session, read_contract
+from tests.conftest import ROOT, SAMPLES
 
 NORM = ModelInput(0.1307, 0.3081)
 
@@ -36,12 +37,14 @@ def test_runtime_never_imports_torch(shipped_model):
     code = (
         "import sys, runtime\n"
         f"p = runtime.Predictor({str(shipped_model)!r}, provider='cpu')\n"
-        "r = p.predict('exported/samples/seven.jpg')\n"
+        f"r = p.predict({str(SAMPLES / 'seven.jpg')!r})\n"
         "assert r.digit == 7, r\n"
         "assert 'torch' not in sys.modules and 'torchvision' not in sys.modules\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent
+    )
     assert result.stdout.strip() == "ok", result.stderr
 
 
@@ -307,20 +310,25 @@ def test_cuda_with_cpu_only_onnxruntime_is_a_clear_error(shipped_model):
 
 
 def test_auto_provider_runs_and_reports_itself(shipped_model):
-    """auto picks a provider that really runs the session and says which."""
+    """auto picks a provider that really runs the session, and the name it reports is the one
+    ONNX Runtime says runs first."""
+    from runtime.session import PROVIDERS
+
     p = Predictor(shipped_model)
-    assert p.provider in ("cpu", "cuda")
-    assert p.predict("exported/samples/two.png").provider == p.provider
+    assert p.session.get_providers()[0] == PROVIDERS[p.provider]
+    assert p.predict(SAMPLES / "two.png").provider == p.provider
 
 
 def test_missing_onnxruntime_says_what_to_install():
     """Without ONNX Runtime importable, mnist-infer exits 2 with the pip command to run."""
     code = (
         "import sys; sys.modules['onnxruntime'] = None\n"  # as if it were not installed
-        "sys.argv = ['mnist-infer', 'exported/samples/two.png']\n"
+        f"sys.argv = ['mnist-infer', {str(SAMPLES / 'two.png')!r}]\n"
         "from runtime.cli import app; app()\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (
         "error: ONNX Runtime is not installed: pip install onnxruntime (CPU) "

@@ -1,0 +1,169 @@
+"""What a user reads must be what the model said: output consistency, the metadata contract,
+the export's gates, the provider check, bounded working sizes. Each test here was written to
+catch a bug planted on purpose (issue 13's list) in the fast set."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import onnx
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from runtime import Predictor
+from runtime.cli import app
+from runtime.preprocess import WORK_SIDE, ModelInput, NoDigitError, preprocess
+from tests.conftest import SAMPLES
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def predictor(shipped_model):
+    return Predictor(shipped_model, provider="cpu")
+
+
+def consistent(digit, confidence, probabilities, top=None):
+    probabilities = np.asarray(probabilities)
+    assert int(np.argmax(probabilities)) == digit
+    assert probabilities[digit] == pytest.approx(confidence, abs=1e-12)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-9)
+    if top is not None:
+        digits = [d for d, _ in top]
+        ps = [p for _, p in top]
+        assert digits[0] == digit and len(set(digits)) == len(digits)
+        assert ps == sorted(ps, reverse=True)
+        for d, p in top:
+            assert probabilities[d] == pytest.approx(p, abs=1e-12)
+
+
+def test_prediction_is_consistent(predictor):
+    """digit = argmax(probabilities), confidence = probabilities[digit], top-k distinct and
+    descending, in the API."""
+    for path in sorted(SAMPLES.iterdir()):
+        r = predictor.predict(path)
+        consistent(r.digit, r.confidence, r.probabilities, r.top(10))
+
+
+def test_json_and_text_are_consistent():
+    """The same holds in --json, and the text's `next:` list is the top-k, descending."""
+    result = runner.invoke(app, [str(SAMPLES), "--json", "--provider", "cpu"])
+    for record in map(json.loads, result.stdout.splitlines()):
+        consistent(record["digit"], record["confidence"], record["probabilities"])
+    text = runner.invoke(app, [str(SAMPLES / "seven.jpg"), "--top-k", "4", "--provider", "cpu"])
+    match = re.fullmatch(r".*: (\d) \((\d+\.\d)%\)  next: (.*)\n", text.stdout)
+    assert match, text.stdout
+    others = [(int(d), float(p)) for d, p in re.findall(r"(\d) \((\d+\.\d)%\)", match.group(3))]
+    digits = [int(match.group(1))] + [d for d, _ in others]
+    assert len(others) == 3 and len(set(digits)) == 4 and digits[0] == 7
+    assert [p for _, p in others] == sorted((p for _, p in others), reverse=True)
+
+
+def with_metadata(shipped_model, tmp_path, **meta) -> str:
+    model = onnx.load(shipped_model)
+    props = {p.key: p.value for p in model.metadata_props}
+    props.update(meta)
+    del model.metadata_props[:]
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    path = tmp_path / "meta.onnx"
+    onnx.save(model, path)
+    return str(path)
+
+
+@pytest.mark.parametrize("mode", ["auto", "plain"])
+def test_normalisation_is_read_from_the_models_metadata(shipped_model, tmp_path, mode):
+    """A model whose metadata says mean 0.5 and std 0.25 gets (pixels - 0.5) / 0.25: the same
+    pixels as the shipped model's input, a different model input."""
+    usual = Predictor(shipped_model, provider="cpu", mode=mode)
+    other = Predictor(with_metadata(shipped_model, tmp_path, mean="0.5", std="0.25"),
+                      provider="cpu", mode=mode)  # fmt: skip
+    assert (other.info.mean, other.info.std) == (0.5, 0.25)
+    a = usual.predict(SAMPLES / "two.png").model_input
+    b = other.predict(SAMPLES / "two.png").model_input
+    np.testing.assert_allclose(a * 0.3081 + 0.1307, b * 0.25 + 0.5, atol=1e-5)
+    assert np.abs(a - b).max() > 0.1
+
+
+def test_labels_map_columns_to_digits(shipped_model, tmp_path, predictor):
+    """A model whose labels list the digits in reverse answers through that mapping."""
+    reversed_labels = json.dumps([str(d) for d in range(9, -1, -1)])
+    other = Predictor(
+        with_metadata(shipped_model, tmp_path, labels=reversed_labels), provider="cpu"
+    )
+    usual = predictor.predict(SAMPLES / "seven.jpg")
+    flipped = other.predict(SAMPLES / "seven.jpg")
+    assert flipped.digit == 9 - usual.digit
+    np.testing.assert_allclose(flipped.probabilities, usual.probabilities[::-1])
+
+
+def test_session_that_falls_back_to_cpu_is_refused(monkeypatch, shipped_model):
+    """If ONNX Runtime quietly runs a CUDA session on the CPU, create_session says so.
+
+    A GPU-less machine cannot make a real CUDA session, so ONNX Runtime's classes are
+    replaced here by ones that report what a silent fallback reports.
+    """
+    import onnxruntime
+
+    from runtime import session as session_module
+
+    class FallBack(onnxruntime.InferenceSession):
+        def __init__(self, model, sess_options=None, providers=None, **kw):
+            super().__init__(model, sess_options, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FallBack)
+    monkeypatch.setattr(
+        onnxruntime,
+        "get_available_providers",
+        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    )
+    with pytest.raises(session_module.ProviderError, match="does not run the session"):
+        session_module.create_session(shipped_model, "cuda")
+
+
+def test_huge_image_reaches_the_float_work_at_the_bounded_size(monkeypatch, tmp_path, mnist_test):
+    """A 6000x6000 PNG and a 6000x4500 JPEG reach auto's float work at most WORK_SIDE wide,
+    and are read right."""
+    from runtime import preprocess as pre
+
+    images, labels = mnist_test
+    seen = []
+    real = pre.to_grey
+    monkeypatch.setattr(pre, "to_grey", lambda img: seen.append(img.size) or real(img))
+    big = Image.fromarray(255 - images[0]).resize((6000, 6000))
+    big.save(tmp_path / "big.png")
+    big.convert("RGB").resize((6000, 4500)).save(tmp_path / "big.jpg", quality=90)
+    for name in ("big.png", "big.jpg"):
+        x = preprocess(tmp_path / name, "auto", ModelInput(0.1307, 0.3081))
+        assert max(seen[-1]) <= WORK_SIDE, seen
+        assert Predictor(provider="cpu").run(x[None]).argmax() == labels[0]
+
+
+@pytest.mark.parametrize("contrast, found", [(0.04, False), (0.2, True)])
+def test_faint_marks_below_the_contrast_floor_are_no_digit(contrast, found):
+    """A stroke 4 % darker than its paper is no digit; one 20 % darker is read."""
+    page = np.full((200, 200), 0.9, np.float32)
+    page[40:160, 95:105] -= contrast
+    image = Image.fromarray((page * 255).astype(np.uint8))
+    if found:
+        assert preprocess(image, "auto", ModelInput(0.1307, 0.3081)).max() > 2
+    else:
+        with pytest.raises(NoDigitError):
+            preprocess(image, "auto", ModelInput(0.1307, 0.3081))
+
+
+def test_plain_mode_runs_the_seeds_pipeline(predictor, shipped_model):
+    """--mode plain gives the input of the seed's resize-and-normalise, not auto's."""
+    plain = Predictor(shipped_model, provider="cpu", mode="plain")
+    image = Image.open(SAMPLES / "two.png")
+    seed = (np.asarray(image.convert("L").resize((28, 28)), np.float32) / 255 - 0.1307) / 0.3081
+    np.testing.assert_allclose(plain.predict(image).model_input, seed, atol=1e-6)
+    assert np.abs(predictor.predict(image).model_input - seed).max() > 1
+    record = json.loads(runner.invoke(app, [str(SAMPLES / "two.png"), "--json", "--mode", "plain",
+                                            "--provider", "cpu"]).stdout)  # fmt: skip
+    np.testing.assert_allclose(
+        record["probabilities"], plain.predict(image).probabilities, rtol=1e-9
+    )
