@@ -40,7 +40,9 @@ test: lint browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/latency.py --providers cpu,cuda --json runs/bench.json --plot runs/bench.png
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	bash benchmarks/setup_bench.sh
+	$(BIN)/python benchmarks/latency.py --json runs/bench/latency.json
 
 # Retrain with the defaults and replace the shipped model, its variants, cards and checkpoint.
 ship: $(STAMP)

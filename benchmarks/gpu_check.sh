@@ -45,4 +45,4 @@ step "mnist-infer --provider cuda"
 python3 -m runtime.cli exported/samples --provider cuda --top-k 2
 
 step "benchmarks/latency.py --providers cpu,cuda"
-python3 benchmarks/latency.py --providers cpu,cuda --rounds 1 --json "$out/bench-gpu.json" --plot "$out/bench-gpu.png"
+python3 benchmarks/latency.py --classic --providers cpu,cuda --rounds 1 --json "$out/bench-gpu.json" --plot "$out/bench-gpu.png"

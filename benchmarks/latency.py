@@ -1,9 +1,17 @@
 """PyTorch against ONNX Runtime on the Digit model, side by side, each backend in its own process.
 
-    python benchmarks/latency.py [--providers cpu,cuda] [--batch-sizes 1,8,64,256,1024]
-                                 [--quick] [--json OUT] [--plot OUT.png]
+    python benchmarks/latency.py [--cycles 15] [--batch-sizes 1,8,64,256,1024] [--quick]
+                                 [--json OUT]
+    python benchmarks/latency.py --classic [--providers cpu,cuda] [--plot OUT.png] ...
 
-Each backend runs in a subprocess of its own (ONNX Runtime's worker threads would slow down
+Default (CPU): paired cycles. PyTorch eager, torch.compile, ONNX Runtime (float32 and int8) and
+OpenVINO reading the same .onnx (float32, and its default precision, which is bf16 on CPUs
+that have it) each live in a process of their own, kept alive; every cycle times them in turn
+(the order rotating), with the CPU's pressure (Linux PSI) recorded so that disturbed cycles are
+left out; it reports the median of the per-cycle speed-ups over PyTorch eager with their range,
+each backend's accuracy and max |diff| on the MNIST test set, and the CPU model and flags.
+
+--classic (used for the CUDA rows): each backend runs in a subprocess of its own (ONNX Runtime's worker threads would slow down
 anything timed beside them), warms up, then is timed with time.perf_counter (synchronised on
 CUDA). Prints a Markdown report: latency percentiles, throughput, speed-up over PyTorch eager on
 the same device, achieved GFLOP/s against a float32 matrix-product ceiling measured in the same
@@ -336,6 +344,239 @@ def benchmark(args) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Paired cycles (the default on CPU): every backend in a process of its own, kept alive, timed
+# in turn, A B C A B C ..., so that what disturbs one cycle disturbs every backend in it
+
+
+CPU_BACKENDS = {  # name: worker kind and options
+    "PyTorch eager": ("torch", []),
+    "torch.compile": ("torch", ["--compile"]),
+    "ONNX Runtime": ("ort", []),
+    "ONNX Runtime int8": ("ort", ["--model", str(INT8_MODEL)]),
+    "OpenVINO float32": ("openvino", ["--precision", "f32"]),
+    "OpenVINO default": ("openvino", []),
+}
+DISTURBED = 0.10  # a cycle in which tasks waited for a CPU more than this share of the time
+
+
+def serve_backend(args) -> None:
+    """Worker loop: load, answer the reference test set, then time what stdin asks for."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    run, name = make_runner(args)
+    load_s = time.perf_counter() - t0
+    x_test, labels = test_set()
+    out = np.concatenate([run(x_test[i : i + 500]) for i in range(0, len(x_test), 500)])
+    np.save(args.out_file, np.asarray(out, np.float32))
+    print(json.dumps({"load_s": load_s, "accuracy": float((out.argmax(1) == labels).mean()),
+                      "detail": name}), flush=True)  # fmt: skip
+    inputs = {}
+    for line in sys.stdin:
+        batch, runs = map(int, line.split())
+        x = inputs.setdefault(batch, np.random.default_rng(batch).normal(
+            size=(batch, 1, 28, 28)).astype(np.float32))  # fmt: skip
+        for _ in range(3):
+            run(x)
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            run(x)
+            times.append(time.perf_counter() - t)
+        print(
+            json.dumps({"ms": 1000 * statistics.median(times), "rss_mb": peak_rss_mb()}), flush=True
+        )
+
+
+def test_set():
+    import numpy as np
+
+    from trainer.data import SPLITS, default_data_dir, ensure_mnist, read_idx
+
+    raw = ensure_mnist(default_data_dir(), log=lambda _: None)
+    images, labels = read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
+    return ((images.astype(np.float32) / 255 - 0.1307) / 0.3081)[:, None], labels
+
+
+def make_runner(args):
+    """A function numpy (N, 1, 28, 28) -> numpy log-probabilities, and what it runs on."""
+    import numpy as np
+
+    if args.serve == "torch":
+        import torch
+
+        from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+
+        model = model_from_checkpoint(load_checkpoint(CHECKPOINT))
+        if args.compile:
+            model = torch.compile(model)
+
+        @torch.inference_mode()
+        def run(x):
+            return model(torch.from_numpy(x)).numpy()
+
+        return run, f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    if args.serve == "ort":
+        from runtime.session import INPUT_NAME, create_session
+
+        session = create_session(args.model, "cpu")[0]
+        return (lambda x: session.run(None, {INPUT_NAME: x})[0]), "onnxruntime"
+    import openvino as ov
+
+    core = ov.Core()
+    config = {"INFERENCE_PRECISION_HINT": args.precision} if args.precision else {}
+    compiled = core.compile_model(str(args.model), "CPU", config)
+    precision = compiled.get_property("INFERENCE_PRECISION_HINT")
+    request = compiled.create_infer_request()
+
+    def run(x):
+        return np.array(request.infer({0: x})[compiled.output(0)])
+
+    return run, f"openvino {ov.__version__.split('-')[0]}, {str(precision).split(chr(39))[1]}"
+
+
+class Backend:
+    def __init__(self, name: str, kind: str, extra: list[str], workdir: Path):
+        self.name = name
+        self.out_file = workdir / f"{len(name)}-{abs(hash(name))}.npy"
+        cmd = [sys.executable, __file__, "--serve", kind, "--out-file", str(self.out_file), *extra]
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(self.proc.stderr.read().strip().splitlines()[-1])
+        self.info = json.loads(line)
+
+    def time(self, batch: int, runs: int) -> float:
+        self.proc.stdin.write(f"{batch} {runs}\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline())
+        self.info["rss_mb"] = reply["rss_mb"]
+        return reply["ms"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def cpu_stall() -> float | None:
+    """Microseconds that runnable tasks have waited for a CPU (Linux PSI), or None."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+        return float(some.split("total=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_flags() -> list[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines()
+                      if line.startswith("flags")), []))  # fmt: skip
+    wanted = ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16",
+              "amx_int8"]  # fmt: skip
+    return [f for f in wanted if f in flags]
+
+
+def paired(args) -> dict:
+    """The paired-cycle comparison on the CPU: medians of per-cycle speed-ups, with ranges."""
+    import tempfile
+
+    import numpy as np
+
+    info = machine()
+    info["flags"] = cpu_flags()
+    backends: list[Backend] = []
+    failed = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (kind, extra) in CPU_BACKENDS.items():
+            if name.startswith("OpenVINO"):
+                extra = [*extra, "--model", str(MODEL)]
+            try:
+                backends.append(Backend(name, kind, extra, Path(tmp)))
+            except Exception as exc:  # a peer that is not installed is reported, not fatal
+                failed[name] = str(exc)
+            print(f"... loaded {name}", file=sys.stderr)
+        reference = np.load(backends[0].out_file)
+        for b in backends:
+            b.info["max_abs_diff"] = float(np.abs(np.load(b.out_file) - reference).max())
+        cycles = []
+        for cycle in range(args.cycles):
+            stall0, t0 = cpu_stall(), time.perf_counter()
+            order = backends[cycle % len(backends) :] + backends[: cycle % len(backends)]
+            times = {b.name: {} for b in backends}
+            for batch in args.batch_sizes:
+                runs = max(5, min(args.runs, int(2000 / batch)))
+                for b in order:
+                    times[b.name][batch] = b.time(batch, runs)
+            ceiling = matmul_gflops()
+            stall1, wall = cpu_stall(), time.perf_counter() - t0
+            stalled = None if stall0 is None else (stall1 - stall0) / 1e6 / wall
+            cycles.append({"times_ms": times, "ceiling_gflops": ceiling, "stall": stalled})
+            print(f"... cycle {cycle + 1}/{args.cycles}: stall {stalled}", file=sys.stderr)
+        for b in backends:
+            b.close()
+    return {"machine": info, "backends": {b.name: b.info for b in backends}, "failed": failed,
+            "cycles": cycles, "batch_sizes": args.batch_sizes}  # fmt: skip
+
+
+def matmul_gflops(n: int = 1024) -> float:
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(5))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def paired_markdown(report: dict) -> str:
+    m = report["machine"]
+    calm = [c for c in report["cycles"] if c["stall"] is None or c["stall"] <= DISTURBED]
+    left_out = len(report["cycles"]) - len(calm)
+    calm = calm or report["cycles"]
+    base = "PyTorch eager"
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, flags {' '.join(m['flags']) or 'none'}; "
+        f"Python {m['python']}, torch {m.get('torch', '-')}, onnxruntime {m.get('onnxruntime', '-')}",
+        f"{len(report['cycles'])} paired cycles, {left_out} left out as disturbed (tasks waited for "
+        f"a CPU more than {DISTURBED:.0%} of the cycle); ceiling (1024x1024 float32 product, per "
+        f"cycle) median {statistics.median(c['ceiling_gflops'] for c in calm):.0f} GFLOP/s",
+        "",
+        "| backend | batch | p50 ms (median of cycles) | speed-up over PyTorch eager: median (range) "
+        "| % of the ceiling |",
+        "|---|---:|---:|---:|---:|",
+    ]  # fmt: skip
+    for name in report["backends"]:
+        for batch in report["batch_sizes"]:
+            ms = [c["times_ms"][name][batch] for c in calm]
+            ratios = [c["times_ms"][base][batch] / c["times_ms"][name][batch] for c in calm]
+            share = [batch * FLOP_PER_IMAGE / (t / 1000) / 1e9 / c["ceiling_gflops"]
+                     for t, c in zip(ms, calm, strict=True)]  # fmt: skip
+            lines.append(
+                f"| {name} | {batch} | {statistics.median(ms):.3f} | "
+                f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
+                f"{100 * statistics.median(share):.0f} % |"
+            )
+    lines += ["", "| backend | runs on | load s | peak RSS MB | MNIST test accuracy | "
+              "max \\|diff\\| vs PyTorch |", "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    for name, b in report["backends"].items():
+        lines.append(f"| {name} | {b['detail']} | {b['load_s']:.2f} | {b['rss_mb']:.0f} | "
+                     f"{b['accuracy']:.2%} | {b['max_abs_diff']:.2e} |")  # fmt: skip
+    for name, why in report["failed"].items():
+        lines.append(f"| {name} | not run: {why} | | | | |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 
@@ -427,8 +668,17 @@ def parse(argv=None):
     parser.add_argument("--plot", type=Path, help="draw latency against batch size here")
     parser.add_argument("--compile", action="store_true", help="add a torch.compile row")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 2)")
+    parser.add_argument(
+        "--classic",
+        action="store_true",
+        help="one process per backend in turn (the CUDA rows use it)",
+    )
+    parser.add_argument("--cycles", type=int, default=None, help="paired cycles (default 15)")
     # worker-only options
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("torch", "ort", "openvino"), help=argparse.SUPPRESS)
+    parser.add_argument("--out-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--device", default="cpu", help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, default=MODEL, help=argparse.SUPPRESS)
     parser.add_argument("--defaults", action="store_true", help=argparse.SUPPRESS)
@@ -448,6 +698,7 @@ def parse(argv=None):
     args.warmup = args.warmup or (3 if args.quick else 20)
     args.budget = args.budget or (0.5 if args.quick else 3.0)
     args.rounds = args.rounds or (1 if args.quick else 2)
+    args.cycles = args.cycles or (3 if args.quick else 15)
     return args
 
 
@@ -455,6 +706,15 @@ def main(argv=None) -> int:
     args = parse(argv)
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)))
+        return 0
+    if args.serve:
+        serve_backend(args)
+        return 0
+    if not args.classic:
+        report = paired(args)
+        print(paired_markdown(report))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2, default=str))
         return 0
     report = benchmark(args)
     print(markdown(report))

@@ -13,29 +13,25 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_quick_benchmark_reports_its_structure(tmp_path):
-    """The Markdown report, the JSON figures and the plot come out (their speed is not tested)."""
-    out, plot = tmp_path / "bench.json", tmp_path / "bench.png"
+def test_paired_benchmark_reports_its_structure(tmp_path):
+    """The paired-cycle report: speed-ups with ranges per backend and batch, the CPU's flags,
+    every backend's accuracy; the JSON holds every cycle (their speed is not tested)."""
+    out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, ROOT / "benchmarks" / "latency.py", "--quick", "--providers", "cpu",
-         "--batch-sizes", "1,64", "--json", out, "--plot", plot],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        [sys.executable, ROOT / "benchmarks" / "latency.py", "--quick", "--cycles", "2",
+         "--batch-sizes", "1,64", "--json", out],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "| backend | device | batch | p50 ms |" in result.stdout
-    assert "float32 ceiling" in result.stdout and "| mnist-infer |" in result.stdout
+    assert "| backend | batch | p50 ms (median of cycles) |" in result.stdout
+    assert "paired cycles" in result.stdout and "flags" in result.stdout
     report = json.loads(out.read_text())
-    assert report["ceiling"]["gflops"] > 0
-    names = [b["name"] for b in report["backends"]]
-    assert names[0] == "PyTorch eager" and "ONNX Runtime (runtime's settings)" in names
-    for backend in report["backends"]:
-        assert "error" not in backend, backend
-        assert set(backend["batches"]) == {"1", "64"}
-        for row in backend["batches"].values():
-            assert row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
-            assert row["images_per_s"] > 0 and row["gflops"] > 0
-        assert backend["load_s"] > 0 and backend["peak_rss_mb"] > 0
-    assert {"plain", "auto"} <= report["preprocess"].keys()
-    for cold in report["cold"].values():
-        assert cold["wall_s"] > 0 and cold["peak_rss_mb"] > 0
-    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert {"PyTorch eager", "ONNX Runtime"} <= report["backends"].keys()
+    assert len(report["cycles"]) == 2
+    for cycle in report["cycles"]:
+        assert cycle["ceiling_gflops"] > 0
+        for name in report["backends"]:
+            assert set(cycle["times_ms"][name]) == {"1", "64"}
+            assert all(ms > 0 for ms in cycle["times_ms"][name].values())
+    for backend in report["backends"].values():
+        assert 0.99 <= backend["accuracy"] <= 1 and backend["load_s"] > 0
