@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := runs/demo
 
-.PHONY: demo test lint browser bench ship install clean
+.PHONY: demo test lint browser bench ship install clean mutants
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,5 +49,11 @@ ship: $(STAMP)
 	$(BIN)/mnist-train --out exported/digit.pth
 	$(BIN)/mnist-export --checkpoint exported/digit.pth --out exported/digit.onnx --opset 17 --int8 --fp16
 
+# Mutation testing of the runtime and the export's verification; prints the survivors.
+mutants: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/mutmut results | grep -v ": killed" || true
+
 clean:
-	rm -rf $(VENV) runs build dist *.egg-info
+	rm -rf $(VENV) runs build dist *.egg-info mutants

@@ -30,10 +30,16 @@ from trainer.checkpoint import atomic_write, load_checkpoint, model_from_checkpo
 from trainer.config import DEFAULT_CHECKPOINT, DEFAULT_ONNX
 from trainer.data import ensure_mnist, load_split
 from trainer.train import normalize
+from trainer.verify import (
+    MAX_TOLERANCE,
+    accuracy_drop_problem,
+    check_batches,
+    ort_log_probs,
+    parity_problem,
+    parity_report,
+)
 
 MIN_OPSET = {"dynamo": 15, "legacy": 9}  # below 15 the dynamo conversion fails here
-MAX_TOLERANCE = 1e-4  # float32 export against the PyTorch log-softmax
-MAX_ACCURACY_DROP = 0.003  # int8 and float16 variants, in accuracy (0.3 points)
 CALIBRATION_IMAGES = 512
 
 
@@ -173,40 +179,11 @@ def torch_log_probs(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
     return torch.cat([model(x[i : i + 1000]) for i in range(0, len(x), 1000)]).numpy()
 
 
-def ort_log_probs(session, x: np.ndarray, batch: int = 1000) -> np.ndarray:
-    chunks = [session.run(None, {INPUT_NAME: x[i : i + batch]})[0] for i in range(0, len(x), batch)]
-    return np.concatenate(chunks)
-
-
-def parity_report(reference: np.ndarray, candidate: np.ndarray, labels: np.ndarray) -> dict:
-    """Compare two sets of log-probabilities on the same labelled images."""
-    ref_pred, cand_pred = reference.argmax(1), candidate.argmax(1)
-    disagree = np.flatnonzero(ref_pred != cand_pred)
-    return {
-        "images": int(len(labels)),
-        "max_abs_diff": float(np.max(np.abs(reference - candidate))),
-        "argmax_agreement": float(1 - len(disagree) / len(labels)),
-        "disagreeing_indices": disagree[:50].tolist(),
-        "accuracy_torch": float((ref_pred == labels).mean()),
-        "accuracy_onnx": float((cand_pred == labels).mean()),
-    }
-
-
 def open_session(model_bytes: bytes, provider: str = "cpu"):
     try:
         return create_session(model_bytes, provider)[0]
     except (ModelError, ProviderError) as exc:
         raise ExportError(f"ONNX Runtime cannot run the exported model: {exc}") from exc
-
-
-def check_batches(session) -> list[int]:
-    """Prove the batch axis is dynamic: batches of 1 and several hundred both run."""
-    sizes = [1, 7, 300]
-    for n in sizes:
-        out = session.run(None, {INPUT_NAME: np.zeros((n, 1, 28, 28), np.float32)})[0]
-        if out.shape != (n, 10):
-            raise ExportError(f"batch {n} gave output shape {out.shape}, expected ({n}, 10)")
-    return sizes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,12 +256,9 @@ def verify_variant(data: bytes, reference, x, y, precision: str) -> dict:
         )
     report = parity_report(reference, ort_log_probs(session, x), y)
     report.update(provider=provider, note=note)
-    drop = report["accuracy_torch"] - report["accuracy_onnx"]
-    if not drop <= MAX_ACCURACY_DROP:  # NaN fails too
-        raise ExportError(
-            f"the {precision} model loses {100 * drop:.2f} points of accuracy "
-            f"(limit {100 * MAX_ACCURACY_DROP:.1f}); nothing was written"
-        )
+    problem = accuracy_drop_problem(report, precision)
+    if problem:
+        raise ExportError(f"{problem}; nothing was written")
     return report
 
 
@@ -320,23 +294,19 @@ def export(opts: ExportOptions) -> list[dict]:
     x = x.numpy()
 
     session = open_session(float_bytes)
-    batches = check_batches(session)
+    try:
+        batches = check_batches(session)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
     parity = parity_report(reference, ort_log_probs(session, x), y)
     log(
         f"parity on {parity['images']} test images: max |diff| {parity['max_abs_diff']:.2e}, "
         f"argmax agreement {parity['argmax_agreement']:.2%}, accuracy torch "
         f"{parity['accuracy_torch']:.2%} / onnx {parity['accuracy_onnx']:.2%}"
     )
-    if parity["argmax_agreement"] < 1.0:
-        raise ExportError(
-            f"ONNX Runtime and PyTorch disagree on test images {parity['disagreeing_indices']}; "
-            "nothing was written"
-        )
-    if not parity["max_abs_diff"] <= MAX_TOLERANCE:  # NaN fails too
-        raise ExportError(
-            f"max |diff| {parity['max_abs_diff']:.2e} exceeds {MAX_TOLERANCE:g}; "
-            "nothing was written"
-        )
+    problem = parity_problem(parity)
+    if problem:
+        raise ExportError(f"{problem}; nothing was written")
     parity.update(provider="cpu", dynamic_batches_run=batches, tolerance=MAX_TOLERANCE)
     files = {"float32": (float_bytes, parity)}
 
