@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
-from runtime.predict import Prediction, Predictor  # noqa: E402
+from runtime.predict import Predictor  # noqa: E402
+from runtime.results import NumberResult, Prediction  # noqa: E402
 
-__all__ = ["Prediction", "Predictor", "__version__"]
+__all__ = ["NumberResult", "Prediction", "Predictor", "__version__"]

@@ -26,6 +26,11 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 Provider = StrEnum("Provider", {name: name for name in ("auto", *PROVIDERS)})
 Mode = StrEnum("Mode", {name: name for name in MODES})
+ModelPath = Annotated[
+    Path | None,
+    typer.Option(help="ONNX model (default: the one shipped in exported/).", show_default=False),
+]
+ProviderChoice = Annotated[Provider, typer.Option(help="Execution provider.")]
 
 
 def shown(path) -> str:
@@ -47,13 +52,8 @@ def line(prediction, top_k: int) -> str:
 @app.command()
 def infer(
     paths: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.")],
-    model: Annotated[
-        Path | None,
-        typer.Option(
-            help="ONNX model (default: the one shipped in exported/).", show_default=False
-        ),
-    ] = None,
-    provider: Annotated[Provider, typer.Option(help="Execution provider.")] = Provider.auto,
+    model: ModelPath = None,
+    provider: ProviderChoice = Provider.auto,
     mode: Annotated[
         Mode, typer.Option(help="auto: any photo or drawing; plain: the seed's resize only.")
     ] = Mode.auto,
@@ -238,7 +238,7 @@ def writable_folder(folder: Path) -> str | None:
 
 def visualise(folder: Path, result, predictor, used: set[str]) -> None:
     from runtime.preprocess import ImageError, open_image
-    from runtime.segment import NumberResult
+    from runtime.results import NumberResult
     from runtime.vis import render, render_number
 
     stem = name = Path(result.path).stem
@@ -274,13 +274,8 @@ def serve(
         str, typer.Option(help="Address to listen on (loopback only by default).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port.")] = 8000,
-    model: Annotated[
-        Path | None,
-        typer.Option(
-            help="ONNX model (default: the one shipped in exported/).", show_default=False
-        ),
-    ] = None,
-    provider: Annotated[Provider, typer.Option(help="Execution provider.")] = Provider.auto,
+    model: ModelPath = None,
+    provider: ProviderChoice = Provider.auto,
     mode: Annotated[Mode, typer.Option(help="Default preprocessing of requests.")] = Mode.auto,
     max_batch: Annotated[int, typer.Option(min=1, help="Images per model run.")] = 64,
     max_wait_ms: Annotated[

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from runtime.predict import Prediction, Predictor
-from runtime.segment import NumberResult
+from runtime.predict import Predictor
+from runtime.results import DigitReading, NumberResult, Prediction
 
 
 class RayError(Exception):
@@ -95,8 +95,6 @@ def read_on_ray(paths: list[str], options, predictor: Predictor) -> Iterator:
 def from_record(record: dict, multi: bool):
     """The Prediction (or NumberResult) that a --json record describes."""
     if multi:
-        from runtime.segment import DigitReading
-
         digits = [
             DigitReading(d["digit"], d["confidence"], d["box"], None)
             for d in record.get("digits", [])

@@ -7,7 +7,6 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -24,7 +23,7 @@ from runtime.preprocess import (
     preprocess,
     read_page,
 )
-from runtime.segment import DigitReading, NumberResult
+from runtime.results import DigitReading, NumberResult, Prediction
 from runtime.session import INPUT_NAME, ModelError, SessionConfig, load_model
 
 _now = threading.local()  # the image each thread is reading, to name it in warnings
@@ -33,50 +32,6 @@ _now = threading.local()  # the image each thread is reading, to name it in warn
 def current_image() -> str | None:
     """The path of the image this thread is reading (for warnings about it), if any."""
     return getattr(_now, "path", None)
-
-
-@dataclass
-class Prediction:
-    """One image's reading. `digit` is None when no digit was found or the image failed."""
-
-    digit: int | None
-    confidence: float | None
-    probabilities: np.ndarray | None  # the ten softmax probabilities, index = digit
-    provider: str
-    mode: str
-    path: str | None = None
-    error: str | None = None  # why the image could not be read
-    low_confidence: bool = False
-    model_input: np.ndarray | None = field(default=None, repr=False)  # (28, 28), normalised
-    internal: bool = False  # the error is a fault of this tool, not of the input
-
-    @property
-    def found(self) -> bool:
-        return self.digit is not None
-
-    def top(self, k: int) -> list[tuple[int, float]]:
-        """The k likeliest digits with their probabilities, likeliest first."""
-        if self.probabilities is None:
-            return []
-        order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(int(d), float(self.probabilities[d])) for d in order]
-
-    def to_json(self) -> dict:
-        if self.error is not None:
-            return {"path": self.path, "error": self.error}
-        record = {
-            "path": self.path,
-            "digit": self.digit,
-            "confidence": self.confidence,
-            "probabilities": None if self.probabilities is None else self.probabilities.tolist(),
-            "provider": self.provider,
-            "mode": self.mode,
-        }
-        if not self.found:
-            record["note"] = "no digit found"
-        elif self.low_confidence:
-            record["low_confidence"] = True
-        return record
 
 
 class Predictor:

@@ -15,7 +15,7 @@ then its parts are grouped into digits:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,53 +47,6 @@ class Candidate:
     @property
     def height(self) -> int:
         return self.box[3] - self.box[1]
-
-
-@dataclass
-class DigitReading:
-    digit: int
-    confidence: float
-    box: list[int]  # x0, y0, x1, y1 in the original picture's pixels, after EXIF orientation
-    probabilities: np.ndarray = field(repr=False)
-    model_input: np.ndarray | None = field(default=None, repr=False)
-
-
-@dataclass
-class NumberResult:
-    """A picture read as a number: its digits left to right."""
-
-    text: str
-    digits: list[DigitReading]
-    confidence: float | None  # the weakest digit's
-    provider: str
-    mode: str = "auto"
-    path: str | None = None
-    error: str | None = None
-    low_confidence: bool = False
-    internal: bool = False
-
-    @property
-    def found(self) -> bool:
-        return bool(self.digits)
-
-    def to_json(self) -> dict:
-        if self.error is not None:
-            return {"path": self.path, "error": self.error}
-        record = {
-            "path": self.path,
-            "text": self.text,
-            "digits": [
-                {"digit": d.digit, "confidence": d.confidence, "box": d.box} for d in self.digits
-            ],
-            "confidence": self.confidence,
-            "provider": self.provider,
-            "mode": self.mode,
-        }
-        if not self.found:
-            record["note"] = "no digit found"
-        elif self.low_confidence:
-            record["low_confidence"] = True
-        return record
 
 
 def digits(

@@ -32,8 +32,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from runtime import __version__
-from runtime.predict import Prediction, Predictor
+from runtime.predict import Predictor
 from runtime.preprocess import MODES
+from runtime.results import Prediction
 
 MULTIPART_LIMIT_SLACK = 64 * 1024  # form fields and boundaries around the file
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from runtime.predict import Prediction
 from runtime.preprocess import ModelInput, convert, upright
+from runtime.results import Prediction
 
 PANEL, TITLE, PAD = 196, 36, 12
 
