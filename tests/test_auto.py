@@ -240,3 +240,62 @@ def test_frame_centres_by_mass_within_half_a_pixel(seed):
     cy = (field.sum(1) * np.arange(28)).sum() / mass
     cx = (field.sum(0) * np.arange(28)).sum() / mass
     assert abs(cy - 14) <= 0.5 + 1e-4 and abs(cx - 14) <= 0.5 + 1e-4
+
+
+def test_desk_band_is_erased_even_when_a_digit_touches_it():
+    """A dark band down the left side (the desk beyond the page) goes, though a digit touches
+    it; the digit stays."""
+    from runtime.ink import erase_page_edges
+
+    ink = np.zeros((200, 300), np.float32)
+    ink[:, :20] = 0.9  # the desk
+    ink[60:140, 20:30] = 1.0  # a stroke touching it
+    ink[60:70, 20:80] = 1.0
+    out = erase_page_edges(ink)
+    assert out[:, :20].max() == 0 and out[60:140, 24:30].min() == 1.0
+
+
+def test_cut_columns_find_the_thin_joint():
+    """Two blobs joined by a thin bridge: the first column tried is in the bridge, and every
+    column leaves a third of a digit on each side."""
+    from runtime.segment import Candidate, cut_columns, split
+
+    mask = np.zeros((60, 140), bool)
+    mask[10:50, 10:60] = True
+    mask[28:32, 60:75] = True  # the bridge
+    mask[10:50, 75:130] = True
+    ink = mask.astype(np.float32)
+    candidate = Candidate(mask, (10, 10, 130, 50))
+    columns = cut_columns(candidate, ink, width=48)
+    assert 60 <= columns[0] < 75
+    assert all(10 + 16 <= c <= 130 - 16 for c in columns)
+    assert all(abs(a - b) >= 12 for a in columns for b in columns if a != b)
+    left, right = split(candidate, [columns[0]])
+    assert left.box[0] == 10 and right.box[2] == 130 and left.box[2] <= right.box[0]
+    assert split(candidate, [10]) == []  # an empty side is no cut
+
+
+@pytest.mark.parametrize("whole, cut", [(0.3, True), (0.999, False)])
+def test_a_cut_is_kept_only_when_it_reads_better(whole, cut):
+    """A wide group is cut when its halves read more confidently than the whole (by the
+    margin for its width), and left whole otherwise."""
+    from runtime.segment import Candidate, best_split
+
+    mask = np.zeros((60, 140), bool)
+    mask[10:50, 10:60] = True
+    mask[28:32, 60:75] = True
+    mask[10:50, 75:130] = True
+
+    def classify(framed):  # a half (as tall as wide) is a sure digit; the flat whole, `whole`
+        n = len(framed)
+        probs = np.full((n, 10), 0.0)
+        heights = [(f.sum(1) > 0).sum() for f in framed]
+        for i, h in enumerate(heights):
+            sure = 0.999 if h > 12 else whole
+            probs[i] = (1 - sure) / 9
+            probs[i, 3] = sure
+        return probs
+
+    pieces = best_split(Candidate(mask, (10, 10, 130, 50)), 48, mask.astype(np.float32),
+                        classify, (28, 28))  # fmt: skip
+    assert len(pieces) == (2 if cut else 1)

@@ -31,6 +31,13 @@ def test_parity_gate_boundaries(diff, agreement, passes):
     assert (problem is None) == passes, problem
 
 
+def test_accuracy_gate_at_exactly_the_limit_and_its_message():
+    """A drop of exactly 0.3 points passes; 0.4 fails, and the message gives both figures."""
+    assert accuracy_drop_problem(report(torch_acc=0.003, onnx_acc=0.0), "int8") is None
+    problem = accuracy_drop_problem(report(torch_acc=0.5, onnx_acc=0.496), "float16")
+    assert problem == "the float16 model loses 0.40 points of accuracy (limit 0.3)"
+
+
 def test_parity_gate_names_what_failed():
     assert "disagree on test images [3]" in parity_problem(report(agreement=0.5))
     assert "exceeds 0.0001" in parity_problem(report(diff=1.0))

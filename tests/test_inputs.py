@@ -1,0 +1,103 @@
+"""How every kind of source becomes an image, and which files a command line names."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from runtime.paths import expand, match, walk
+from runtime.preprocess import ImageError, open_image, to_grey
+
+
+@pytest.mark.parametrize(
+    "array, mode, value",
+    [
+        (np.array([[False, True]]), "L", 255),
+        (np.array([[0, 200]], np.uint8), "L", 200),
+        (np.array([[0, 40000]], np.uint16), "I;16", 40000),
+        (np.array([[0, 300]], np.int32), "I;16", 300),
+        (np.array([[0.0, 0.5]], np.float32), "F", 0.5),
+        (np.array([[0.0, 128.0]], np.float64), "F", 128.0),
+        (np.zeros((1, 2, 3), np.uint8) + 7, "RGB", (7, 7, 7)),
+        (np.full((1, 2, 4), 9, np.uint8), "RGBA", (9, 9, 9, 9)),
+        (np.full((1, 2, 3), 0.5), "RGB", (128, 128, 128)),
+        (np.full((1, 2, 3), 100.0), "RGB", (100, 100, 100)),
+        (np.full((1, 2, 3), 60000, np.uint16), "RGB", (233, 233, 233)),
+        (np.full((1, 1, 2), 5, np.uint8)[..., None][0], "L", 5),
+    ],
+    ids=["bool", "uint8", "uint16", "int32", "float-unit", "float-255", "rgb", "rgba",
+         "rgb-float-unit", "rgb-float-255", "rgb-16-bit", "hxwx1"],
+)  # fmt: skip
+def test_arrays_become_the_image_they_describe(array, mode, value):
+    """Each dtype and shape maps to one Pillow mode, and its values to the right level."""
+    img = open_image(array)
+    assert img.mode == mode and img.getpixel((1, 0)) == value
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 1, 28, 28)])
+def test_leading_axes_of_one_are_dropped(shape):
+    """A model-shaped array (1, H, W) or (1, 1, H, W) is an HxW image."""
+    assert open_image(np.zeros(shape, np.uint8)).size == (28, 28)
+
+
+@pytest.mark.parametrize(
+    "array, words",
+    [(np.zeros((2, 3, 5), np.uint8), "HxW"), (np.zeros((0, 4)), "HxW"),
+     (np.array([["a"]]), "numbers"), (np.full((2, 2), np.inf), "NaN or infinite")],
+)  # fmt: skip
+def test_arrays_that_are_no_image(array, words):
+    with pytest.raises(ImageError, match=words):
+        open_image(array)
+
+
+def test_sixteen_bit_and_float_scales():
+    """to_grey brings 16-bit, integer and float images to [0, 1] by what their values reach."""
+    assert to_grey(Image.fromarray(np.array([[65535]], np.uint16)))[0, 0] == pytest.approx(1.0)
+    assert to_grey(Image.fromarray(np.array([[0.25]], np.float32)))[0, 0] == pytest.approx(0.25)
+    assert to_grey(Image.fromarray(np.array([[51.0]], np.float32)))[0, 0] == pytest.approx(0.2)
+    big = Image.fromarray(np.array([[1000]], np.int32))
+    assert to_grey(big)[0, 0] == pytest.approx(1000 / 65535)
+
+
+def tree(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ("a/one.png", "a/b/two.PNG", "a/b/notes.txt", "a/.hidden.png", "top.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    return tmp_path
+
+
+def test_walk_lists_every_file_once_in_order(tmp_path):
+    root = tree(tmp_path)
+    os.symlink(root / "a", root / "a" / "b" / "loop")
+    found = [os.path.relpath(p, root) for p in walk(str(root))]
+    assert found == sorted(found)
+    assert found == ["a/.hidden.png", "a/b/notes.txt", "a/b/two.PNG", "a/one.png", "top.jpg"]
+
+
+def test_match_follows_glob_rules(tmp_path):
+    """`**` crosses folders (zero or more), `*` does not, hidden files are skipped."""
+    root = tree(tmp_path)
+    assert sorted(os.path.relpath(p, root) for p in match(f"{root}/**/*.png")) == ["a/one.png"]
+    assert sorted(os.path.relpath(p, root) for p in match(f"{root}/**/*.[Pp][Nn][Gg]")) == [
+        "a/b/two.PNG", "a/one.png"]  # fmt: skip
+    assert [os.path.relpath(p, root) for p in match(f"{root}/*/one.png")] == ["a/one.png"]
+    assert match(f"{root}/**/nothing.png") == []
+
+
+def test_expand_says_what_each_argument_names(tmp_path):
+    root = tree(tmp_path)
+    (root / "empty").mkdir()
+    got = list(expand([str(root / "a"), str(root / "empty"), str(root / "top.jpg"),
+                       str(root / "*.gif"), str(root / "nope.png")]))  # fmt: skip
+    assert got == [
+        (str(root / "a" / ".hidden.png"), None),
+        (str(root / "a" / "b" / "two.PNG"), None),
+        (str(root / "a" / "one.png"), None),
+        (str(root / "empty"), "no images in this folder"),
+        (str(root / "top.jpg"), None),
+        (str(root / "*.gif"), "no file matches this pattern"),
+        (str(root / "nope.png"), "no such file"),
+    ]
