@@ -76,13 +76,22 @@ def test_nothing_to_read_is_an_error(tmp_path, arg, message):
 
 
 def test_top_k_and_low_confidence_flag(tmp_path):
-    """--top-k lists the runners-up; a reading under --min-confidence is flagged."""
+    """--top-k lists the k likeliest digits, distinct and descending, the answer first; a
+    reading under --min-confidence is flagged, in text and JSON."""
     result = invoke(SAMPLES / "seven.jpg", "--top-k", "3", "--min-confidence", "1.0")
     assert result.exit_code == 0
     line = result.output.strip()
-    assert "next: " in line and line.count("%") == 3 and line.endswith("[low confidence]")
+    head, _, tail = line.partition("  next: ")
+    others = re.findall(r"(\d) \((\d+\.\d)%\)", tail)
+    assert head.endswith(": 7 (100.0%)") and len(others) == 2
+    digits = [7] + [int(d) for d, _ in others]
+    assert len(set(digits)) == 3
+    assert [float(p) for _, p in others] == sorted((float(p) for _, p in others), reverse=True)
+    assert line.endswith("[low confidence]")
     as_json = json.loads(invoke(SAMPLES / "seven.jpg", "--json", "--min-confidence", "1").output)
     assert as_json["low_confidence"] is True
+    calm = json.loads(invoke(SAMPLES / "seven.jpg", "--json", "--min-confidence", "0.5").output)
+    assert "low_confidence" not in calm
 
 
 def test_no_digit_found_is_said(tmp_path):
@@ -102,12 +111,6 @@ def test_save_vis_draws_one_png_per_image(tmp_path):
     assert pictures == sorted(f"{name.rsplit('.', 1)[0]}.png" for name in EXPECTED)
     picture = Image.open(tmp_path / "vis" / "seven.png")
     assert picture.width > 3 * 196 and picture.height > 196
-
-
-def test_plain_mode_is_available():
-    """--mode plain runs the seed's pipeline and says so."""
-    record = json.loads(invoke(SAMPLES / "two.png", "--json", "--mode", "plain").output)
-    assert record["mode"] == "plain"
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from runtime.preprocess import (
     preprocess_plain,
     to_grey,
 )
-from runtime.session import ModelError, ProviderError, create_session, read_contract
+from runtime.session import ModelError, ProviderError
 from tests.conftest import ROOT, SAMPLES
 
 NORM = ModelInput(0.1307, 0.3081)
@@ -213,14 +213,6 @@ def test_zero_size_array_is_refused(predictor):
         predictor.predict(np.zeros((0, 5), np.uint8))
 
 
-def test_huge_legal_image_is_reduced_early(predictor, digit_image, tmp_path):
-    """A 6000x6000 picture (36 Mpixel, under the limit) is read through an early reduction."""
-    image, label = digit_image
-    big = image.convert("L").resize((6000, 6000))
-    big.save(tmp_path / "big.png")
-    assert predictor.predict(tmp_path / "big.png").digit == label
-
-
 def test_animated_gif_reads_the_first_frame(predictor, mnist_test, tmp_path):
     """An animated GIF is read from its first frame."""
     images, labels = mnist_test
@@ -283,14 +275,6 @@ def test_missing_or_corrupt_model(tmp_path, content, message):
     with pytest.raises(ModelError, match=message) as info:
         Predictor(path)
     assert "\n" not in str(info.value)
-
-
-def test_contract_is_read_from_metadata(shipped_model):
-    """mean, std and labels come from the file, not from constants in the runtime."""
-    session, provider = create_session(shipped_model, "cpu")
-    info = read_contract(session, shipped_model)
-    assert (info.mean, info.std, info.input_size) == (0.1307, 0.3081, (28, 28))
-    assert info.labels == tuple(str(d) for d in range(10)) and provider == "cpu"
 
 
 @pytest.mark.skipif(
