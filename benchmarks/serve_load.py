@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ async def load(url: str, payloads: list[bytes], clients: int, seconds: float | N
     """Clients send back to back until the time (or the total count) is up."""
     import httpx
 
-    latencies, errors, sent = [], 0, 0
+    latencies, errors, sent = [], Counter(), 0
     stop = time.perf_counter() + (seconds or 1e9)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
@@ -100,11 +101,11 @@ async def load(url: str, payloads: list[bytes], clients: int, seconds: float | N
                     r = await http.post(
                         "/v1/predict", content=body, headers={"Content-Type": "image/png"}
                     )
-                    ok = r.status_code == 200 and "digit" in r.json()
-                except httpx.HTTPError:
-                    ok = False
+                    if r.status_code != 200 or "digit" not in r.json():
+                        errors[f"HTTP {r.status_code}"] += 1
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - t0)
-                errors += not ok
 
         t0 = time.perf_counter()
         await asyncio.gather(*(client(k) for k in range(clients)))
@@ -140,10 +141,13 @@ def main(argv=None) -> int:
                     q = np.percentile(lat, [50, 90, 99]) * 1000
                     row = {"images": kind, "batching": batching, "clients": clients,
                            "requests": len(lat), "rps": len(lat) / wall, "p50_ms": q[0],
-                           "p90_ms": q[1], "p99_ms": q[2], "errors": errors}  # fmt: skip
+                           "p90_ms": q[1], "p99_ms": q[2], "errors": sum(errors.values()),
+                           "error_kinds": dict(errors)}  # fmt: skip
                     rows.append(row)
+                    kinds = ", ".join(f"{n} {k}" for k, n in errors.items())
+                    shown = f"{row['errors']} ({kinds})" if kinds else "0"
                     print(f"| {kind} | {batching} | {clients} | {row['rps']:.0f} | {q[0]:.1f} | "
-                          f"{q[1]:.1f} | {q[2]:.1f} | {errors} |", flush=True)  # fmt: skip
+                          f"{q[1]:.1f} | {q[2]:.1f} | {shown} |", flush=True)  # fmt: skip
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)
@@ -158,9 +162,11 @@ def main(argv=None) -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    leak = {"requests": len(lat), "errors": errors, "rss_before_mb": before, "rss_after_mb": after,
+    leak = {"requests": len(lat), "errors": sum(errors.values()), "error_kinds": dict(errors),
+            "rss_before_mb": before, "rss_after_mb": after,
             "p99_ms": float(np.percentile(lat, 99) * 1000), "rps": len(lat) / wall}  # fmt: skip
-    print(f"\n{len(lat)} more requests from 64 clients (28x28 PNGs, batching on): {errors} errors, "
+    print(f"\n{len(lat)} more requests from 64 clients (28x28 PNGs, batching on): "
+          f"{leak['errors']} errors, "
           f"p99 {leak['p99_ms']:.1f} ms, server RSS {before:.1f} MB before, {after:.1f} MB after "
           f"({after - before:+.1f} MB)")  # fmt: skip
     if args.json:

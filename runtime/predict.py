@@ -197,7 +197,14 @@ class Predictor:
 
         def work():
             page = read_page(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE)
-            return page, segment.digits(page, self._classify, self.input.size)
+            found = segment.digits(page, self._classify, self.input.size)
+            if len(found) == 1:  # one digit: framed exactly as the single reading frames it
+                try:
+                    framed = preprocess(image, "auto", self.input)[0]
+                    found = [(found[0][0], framed * self.input.std + self.input.mean)]
+                except NoDigitError:
+                    pass
+            return page, found
 
         return _guarded(
             image,
