@@ -152,7 +152,7 @@ def cores() -> int:
 
 
 def run(paths: list[str], o: Options) -> int:
-    from runtime.predict import Predictor, current_image
+    from runtime.predict import Predictor, current_image, start_readers
     from runtime.session import ModelError, ProviderError, RuntimeSetupError
 
     if o.multi and o.mode != "auto":
@@ -165,6 +165,13 @@ def run(paths: list[str], o: Options) -> int:
             typer.echo(f"error: --save-vis {shown(o.save_vis)}: {problem}", err=True)
             return 2
     warnings_on_one_line(current_image)
+    items = list(expand(paths))
+    readable = [path for path, error in items if error is None]
+    # reading processes take ~0.3 s to start: worth it from a few dozen images, and started now,
+    # while the model loads
+    jobs = o.jobs if len(readable) >= FEW * o.jobs and not o.ray and not o.multi else 1
+    if jobs > 1:
+        start_readers()
     try:
         predictor = Predictor(o.model, o.provider, o.mode, o.threads, o.min_confidence)
     except (ModelError, ProviderError, RuntimeSetupError) as exc:
@@ -173,8 +180,6 @@ def run(paths: list[str], o: Options) -> int:
 
     failed = internal = 0
     used: set[str] = set()
-    items = list(expand(paths))
-    readable = [path for path, error in items if error is None]
     if o.ray:
         from runtime.distributed import RayError, read_on_ray
 
@@ -183,10 +188,9 @@ def run(paths: list[str], o: Options) -> int:
         except RayError as exc:
             typer.echo(f"error: {exc}", err=True)
             return 2
-    else:  # reading processes take ~0.3 s to start: worth it from a few dozen images
-        jobs = o.jobs if len(readable) >= FEW * o.jobs else 1
-        if o.multi:
-            results = predictor.iter_numbers(readable, jobs)
+    else:
+        if o.multi:  # numbers are read in threads: their cuts ask the model
+            results = predictor.iter_numbers(readable, o.jobs if len(readable) > 1 else 1)
         else:
             results = predictor.iter_predict(readable, o.batch_size, jobs)
     describe = number_line if o.multi else lambda result: line(result, o.top_k)

@@ -302,15 +302,24 @@ def _ordered(pool, work, items: Iterable, ahead: int, flatten: bool = False):
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _process_pool(jobs: int):
-    """Reading processes started by a fork server (no copy of this process's ONNX Runtime
-    threads), with the preprocessing already imported; they leave Ctrl-C to this process."""
+def start_readers():
+    """Start the fork server that reading processes come from (it imports the preprocessing
+    once); calling this early lets it boot while the model loads. Returns its context."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing.forkserver
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["runtime.predict"])
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=_reader_started)
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
+def _process_pool(jobs: int):
+    """Reading processes from the fork server (no copy of this process's ONNX Runtime
+    threads), with the preprocessing already imported; they leave Ctrl-C to this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(jobs, mp_context=start_readers(), initializer=_reader_started)
 
 
 def _reader_started() -> None:

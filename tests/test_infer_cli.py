@@ -137,3 +137,29 @@ def test_subprocess_exit_codes(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"nope")
     model = run_cli("mnist-infer", SAMPLES / "two.png", "--model", tmp_path / "bad.onnx")
     assert "cannot load the model" in assert_one_line_error(model, 2)
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_every_printed_line_is_whole(tmp_path):
+    """SIGINT during a run with reading processes: exit 130, and each line printed is whole
+    JSON for its own image."""
+    import signal
+    import subprocess
+
+    from tests.conftest import BIN
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(400):
+        shutil.copy(SAMPLES / "seven.jpg", folder / f"{i:04d}.jpg")
+    command = [BIN / "mnist-infer", folder, "--json", "--jobs", "2", "--batch-size", "8"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()  # the run is under way
+    proc.send_signal(signal.SIGINT)
+    rest, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    lines = [first, *rest.splitlines()]
+    assert 1 <= len(lines) < 400
+    for line in lines:
+        assert json.loads(line)["digit"] == 7
+    assert "Traceback" not in stderr and stderr.strip().splitlines()[-1] == "error: interrupted"
