@@ -167,3 +167,64 @@ def test_plain_mode_runs_the_seeds_pipeline(predictor, shipped_model):
     np.testing.assert_allclose(
         record["probabilities"], plain.predict(image).probabilities, rtol=1e-9
     )
+
+
+def field_model(tmp_path, side: int, meta: dict) -> str:
+    """A model whose input is [batch, 1, side, side]: a flatten and a 10-column slice."""
+    from onnx import TensorProto, helper
+
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, side, side])
+    out = helper.make_tensor_value_info("log_probs", TensorProto.FLOAT, ["batch", 10])
+    consts = [helper.make_tensor("shape", TensorProto.INT64, [2], [0, -1]),
+              helper.make_tensor("start", TensorProto.INT64, [1], [0]),
+              helper.make_tensor("end", TensorProto.INT64, [1], [10]),
+              helper.make_tensor("axis", TensorProto.INT64, [1], [1])]  # fmt: skip
+    nodes = [helper.make_node("Reshape", ["input", "shape"], ["flat"]),
+             helper.make_node("Slice", ["flat", "start", "end", "axis"], ["first"]),
+             helper.make_node("LogSoftmax", ["first"], ["log_probs"], axis=1)]  # fmt: skip
+    graph = helper.make_graph(nodes, "g", [inp], [out], consts)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(model, {"mean": "0.1307", "std": "0.3081", **meta})
+    path = tmp_path / f"field{side}.onnx"
+    onnx.save(model, path)
+    return str(path)
+
+
+def test_field_size_is_read_from_the_metadata(tmp_path):
+    """A model that declares a 32x32 field gets 32x32 inputs, in both modes."""
+    path = field_model(tmp_path, 32, {"input_size": "32,32"})
+    for mode in ("auto", "plain"):
+        result = Predictor(path, provider="cpu", mode=mode).predict(SAMPLES / "two.png")
+        assert result.model_input.shape == (32, 32)
+
+
+@pytest.mark.parametrize(
+    "side, meta, words",
+    [(32, {}, "input is tensor"), (28, {"input_size": "32,32"}, "input is tensor"),
+     (28, {"input_size": "twenty"}, "malformed metadata"), (28, {"input_size": "28"}, "input_size"),
+     (28, {"input_size": "0,28"}, "input_size"),
+     (28, {"labels": '["0", "1"]'}, "labels"), (28, {"labels": "not json"}, "malformed")],
+    ids=["no-size-for-32", "size-disagrees", "size-text", "size-one-number", "size-zero",
+         "two-labels", "labels-text"],
+)  # fmt: skip
+def test_contract_mismatches_are_model_errors(tmp_path, side, meta, words):
+    """A field size or labels that the metadata and the graph disagree on: one-line ModelError."""
+    from runtime.session import ModelError
+
+    with pytest.raises(ModelError, match=words) as info:
+        Predictor(field_model(tmp_path, side, meta), provider="cpu")
+    assert "\n" not in str(info.value) and "field" in str(info.value)
+
+
+def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test):
+    """predict_batch with jobs=2 (processes) gives the same answers, in the same order."""
+    images, _ = mnist_test
+    paths = []
+    for i in range(40):
+        paths.append(tmp_path / f"{i:02d}.png")
+        Image.fromarray(255 - images[i]).resize((56, 56)).save(paths[-1])
+    one = predictor.predict_batch(paths)
+    two = predictor.predict_batch(paths, batch_size=7, jobs=2)
+    assert [r.path for r in two] == [str(p) for p in paths]
+    assert [r.digit for r in two] == [r.digit for r in one]
+    np.testing.assert_allclose([r.confidence for r in two], [r.confidence for r in one], rtol=1e-9)
