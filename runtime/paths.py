@@ -25,16 +25,12 @@ def expand(args: list[str]) -> Iterator[tuple[str, str | None]]:
         path = Path(arg)
         if path.is_dir():
             images = [p for p in walk(arg) if Path(p).suffix.lower() in IMAGE_SUFFIXES]
-            yield from (
-                ((p, None) for p in images) if images else [(arg, "no images in this folder")]
-            )
+            yield from _or_else(images, arg, "no images in this folder")
         elif os.path.lexists(arg) and not glob.has_magic(arg):
             yield arg, None
         elif glob.has_magic(arg):
             matches = [p for p in match(arg) if os.path.isfile(p)]
-            yield from (
-                ((p, None) for p in matches) if matches else [(arg, "no file matches this pattern")]
-            )
+            yield from _or_else(matches, arg, "no file matches this pattern")
         else:
             yield arg, "no such file"
 

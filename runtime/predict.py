@@ -198,6 +198,8 @@ class Predictor:
         def work():
             page = read_page(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE)
             found = segment.digits(page, self._classify, self.input.size)
+            if not found:
+                raise NoDigitError()
             if len(found) == 1:  # one digit: framed exactly as the single reading frames it
                 try:
                     framed = preprocess(image, "auto", self.input)[0]
@@ -227,8 +229,6 @@ class Predictor:
         return probs
 
     def _number(self, path, page, found) -> NumberResult:
-        if not found:
-            return NumberResult("", [], None, self.provider, path=path)
         inputs = np.stack([self.input.normalise(framed) for _, framed in found])
         readings = []
         for (candidate, _), x, log_probs in zip(found, inputs, self.run(inputs), strict=True):

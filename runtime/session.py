@@ -187,6 +187,7 @@ class ModelInfo:
 
 
 DIGITS = tuple(str(d) for d in range(10))
+POLARITY = "white-on-black"  # light digits on a dark field, as MNIST
 
 
 def read_contract(session, path: str | os.PathLike = "model") -> ModelInfo:
@@ -216,6 +217,9 @@ def read_contract(session, path: str | os.PathLike = "model") -> ModelInfo:
         )
     if sorted(labels) != list(DIGITS):
         raise ModelError(f"{path} has labels {list(labels)}: a Digit model reads the ten digits")
+    polarity = meta.get("polarity", POLARITY)
+    if polarity != POLARITY:
+        raise ModelError(f"{path} has polarity {polarity!r}: this runtime feeds {POLARITY} digits")
 
     inputs, outputs = session.get_inputs(), session.get_outputs()
     problems = []
@@ -234,7 +238,7 @@ def read_contract(session, path: str | os.PathLike = "model") -> ModelInfo:
         mean=mean,
         std=std,
         input_size=(size[0], size[1]),
-        polarity=meta.get("polarity", "white-on-black"),
+        polarity=polarity,
         labels=labels,
         metadata=meta,
     )
@@ -247,10 +251,8 @@ def _not_digit(path, problems: str) -> ModelError:
 def default_model_path() -> Path:
     """The model shipped with the package (a wheel) or in the checkout's exported/ folder."""
     here = Path(__file__).resolve().parent
-    for candidate in (here / "exported" / "digit.onnx", here.parent / "exported" / "digit.onnx"):
-        if candidate.is_file():
-            return candidate
-    return here.parent / "exported" / "digit.onnx"
+    wheel, checkout = here / "exported" / "digit.onnx", here.parent / "exported" / "digit.onnx"
+    return wheel if wheel.is_file() else checkout
 
 
 def load_model(

@@ -143,6 +143,29 @@ def test_strong_ruling_running_past_the_digit_is_removed():
     assert 110 <= cols[0] and cols[-1] <= 210  # the box is the 7's, not the page's width
 
 
+def test_erased_lines_take_the_ink_beside_them():
+    """On a made-up ink map: faint lines (one across a stroke, one on the top row, one on the
+    bottom row) and a strong line running far past the digit at both ends are erased, each
+    pixel taking the fainter ink above or below it, so the stroke stays whole where a line
+    crossed it; thick bands and a strong bar that ends where the digit does stay."""
+    ink = np.zeros((100, 120), np.float32)
+    for row in range(20, 80):  # a 7: its stem, from the bar's right end down to the left
+        left = 94 - (row - 20)
+        ink[row, left : left + 6] = 1.0
+    ink[20, 25:100] = 1.0  # its bar, as strong as the stem and within the digit's width
+    ink[50, :] = 0.4  # faint ruling across the stem
+    ink[0, :] = ink[99, :] = 0.5  # faint ruling on the first and last rows
+    ink[85, :] = 1.0  # a strong line running past the digit at both ends
+    ink[88:94, :] = 0.3  # a band six rows thick: not a line
+    out = remove_ruling(ink)
+    expected = ink.copy()
+    expected[50] = np.minimum(ink[49], ink[51])
+    expected[85] = np.minimum(ink[84], ink[86])
+    expected[0], expected[99] = ink[1], ink[98]
+    assert expected[50, 65:69].min() == 1.0 and expected[50].sum() == 4
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_bar_of_a_tight_seven_stays():
     """In a tight crop the 7's bar spans the picture, as ruling does; it is kept."""
     img = Image.new("L", (90, 120), 250)

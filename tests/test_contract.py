@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -125,7 +126,7 @@ def test_session_that_falls_back_to_cpu_is_refused(monkeypatch, shipped_model):
 
 
 def test_huge_image_reaches_the_float_work_at_the_bounded_size(monkeypatch, tmp_path, mnist_test):
-    """A 6000x6000 PNG and a 6000x4500 JPEG reach auto's float work at most WORK_SIDE wide,
+    """A 3000x3000 PNG and a 3000x2250 JPEG reach auto's float work at most WORK_SIDE wide,
     and are read right."""
     from runtime import preprocess as pre
 
@@ -133,9 +134,9 @@ def test_huge_image_reaches_the_float_work_at_the_bounded_size(monkeypatch, tmp_
     seen = []
     real = pre.to_grey
     monkeypatch.setattr(pre, "to_grey", lambda img: seen.append(img.size) or real(img))
-    big = Image.fromarray(255 - images[0]).resize((6000, 6000))
+    big = Image.fromarray(255 - images[0]).resize((3000, 3000))
     big.save(tmp_path / "big.png")
-    big.convert("RGB").resize((6000, 4500)).save(tmp_path / "big.jpg", quality=90)
+    big.convert("RGB").resize((3000, 2250)).save(tmp_path / "big.jpg", quality=90)
     for name in ("big.png", "big.jpg"):
         x = preprocess(tmp_path / name, "auto", ModelInput(0.1307, 0.3081))
         assert max(seen[-1]) <= WORK_SIDE, seen
@@ -169,33 +170,42 @@ def test_plain_mode_runs_the_seeds_pipeline(predictor, shipped_model):
     )
 
 
-def field_model(tmp_path, side: int, meta: dict) -> str:
-    """A model whose input is [batch, 1, side, side]: a flatten and a 10-column slice."""
+def field_model(
+    tmp_path, side: int | tuple[int, int], meta: dict, output="log_probs", columns=10
+) -> str:
+    """A model whose input is [batch, 1, height, width]: a flatten and a slice of `columns`."""
     from onnx import TensorProto, helper
 
-    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, side, side])
-    out = helper.make_tensor_value_info("log_probs", TensorProto.FLOAT, ["batch", 10])
+    height, width = (side, side) if isinstance(side, int) else side
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, height, width])
+    out = helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", columns])
     consts = [helper.make_tensor("shape", TensorProto.INT64, [2], [0, -1]),
               helper.make_tensor("start", TensorProto.INT64, [1], [0]),
-              helper.make_tensor("end", TensorProto.INT64, [1], [10]),
+              helper.make_tensor("end", TensorProto.INT64, [1], [columns]),
               helper.make_tensor("axis", TensorProto.INT64, [1], [1])]  # fmt: skip
     nodes = [helper.make_node("Reshape", ["input", "shape"], ["flat"]),
              helper.make_node("Slice", ["flat", "start", "end", "axis"], ["first"]),
-             helper.make_node("LogSoftmax", ["first"], ["log_probs"], axis=1)]  # fmt: skip
+             helper.make_node("LogSoftmax", ["first"], [output], axis=1)]  # fmt: skip
     graph = helper.make_graph(nodes, "g", [inp], [out], consts)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     helper.set_model_props(model, {"mean": "0.1307", "std": "0.3081", **meta})
-    path = tmp_path / f"field{side}.onnx"
+    path = tmp_path / f"field{height}x{width}.onnx"
     onnx.save(model, path)
     return str(path)
 
 
-def test_field_size_is_read_from_the_metadata(tmp_path):
-    """A model that declares a 32x32 field gets 32x32 inputs, in both modes."""
-    path = field_model(tmp_path, 32, {"input_size": "32,32"})
+@pytest.mark.parametrize("field", [(32, 32), (32, 24)], ids=["32x32", "32x24"])
+def test_field_size_is_read_from_the_metadata(tmp_path, field):
+    """A model that declares a 32x32 (or 32 high, 24 wide) field gets inputs of that size, in
+    both modes, and its whole-number reading too."""
+    path = field_model(tmp_path, field, {"input_size": f"{field[0]},{field[1]}"})
     for mode in ("auto", "plain"):
-        result = Predictor(path, provider="cpu", mode=mode).predict(SAMPLES / "two.png")
-        assert result.model_input.shape == (32, 32)
+        predictor = Predictor(path, provider="cpu", mode=mode)
+        assert predictor.info.input_size == field and predictor.info.path == path
+        assert predictor.info.metadata["input_size"] == f"{field[0]},{field[1]}"
+        assert predictor.predict(SAMPLES / "two.png").model_input.shape == field
+    number = Predictor(path, provider="cpu").read_number(SAMPLES / "two.png")
+    assert len(number.digits) == 1 and number.error is None
 
 
 @pytest.mark.parametrize(
@@ -203,24 +213,55 @@ def test_field_size_is_read_from_the_metadata(tmp_path):
     [(32, {}, "input is tensor"), (28, {"input_size": "32,32"}, "input is tensor"),
      (28, {"input_size": "twenty"}, "malformed metadata"), (28, {"input_size": "28"}, "input_size"),
      (28, {"input_size": "0,28"}, "input_size"),
-     (28, {"labels": '["0", "1"]'}, "labels"), (28, {"labels": "not json"}, "malformed")],
+     (28, {"labels": '["0", "1"]'}, "labels"), (28, {"labels": "not json"}, "malformed"),
+     (28, {"polarity": "black-on-white"}, "polarity"), (28, {"std": "1e-6"}, "normalisation"),
+     (28, {"output": "probs"}, "outputs are"), (28, {"columns": 11}, "output is tensor")],
     ids=["no-size-for-32", "size-disagrees", "size-text", "size-one-number", "size-zero",
-         "two-labels", "labels-text"],
+         "two-labels", "labels-text", "dark-digits", "std-zero", "output-name", "eleven-columns"],
 )  # fmt: skip
 def test_contract_mismatches_are_model_errors(tmp_path, side, meta, words):
-    """A field size or labels that the metadata and the graph disagree on: one-line ModelError."""
+    """A field size, labels, normalisation or output that the contract does not allow:
+    one-line ModelError."""
     from runtime.session import ModelError
 
+    graph = {k: meta.pop(k) for k in ("output", "columns") if k in meta}
     with pytest.raises(ModelError, match=words) as info:
-        Predictor(field_model(tmp_path, side, meta), provider="cpu")
+        Predictor(field_model(tmp_path, side, meta, **graph), provider="cpu")
     assert "\n" not in str(info.value) and "field" in str(info.value)
+
+
+def test_default_model_is_the_wheels_or_the_checkouts(monkeypatch, tmp_path, shipped_model):
+    """Installed, the model beside the package is loaded; in a checkout, exported/ beside it;
+    load_model's defaults are that model on the best provider here, with the given options."""
+    from runtime import session
+
+    checkout = Path(session.__file__).resolve().parent.parent / "exported" / "digit.onnx"
+    assert session.default_model_path() == checkout
+    _, used, info = session.load_model(config=session.SessionConfig(threads=1))
+    assert used == "cpu" and info.path == str(checkout)
+    wheel = tmp_path / "site" / "runtime"
+    (wheel / "exported").mkdir(parents=True)
+    (wheel / "exported" / "digit.onnx").write_bytes(Path(shipped_model).read_bytes())
+    monkeypatch.setattr(session, "__file__", str(wheel / "session.py"))
+    assert session.default_model_path() == wheel / "exported" / "digit.onnx"
+
+
+def test_session_options_are_applied(shipped_model):
+    """The thread count and spinning asked for are the session's."""
+    from runtime import session
+
+    config = session.SessionConfig(threads=1, spinning=False)
+    ort_session, _, _ = session.load_model(shipped_model, "cpu", config)
+    options = ort_session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test):
     """predict_batch with jobs=2 (processes) gives the same answers, in the same order."""
     images, _ = mnist_test
     paths = []
-    for i in range(40):
+    for i in range(20):
         paths.append(tmp_path / f"{i:02d}.png")
         Image.fromarray(255 - images[i]).resize((56, 56)).save(paths[-1])
     one = predictor.predict_batch(paths)

@@ -77,6 +77,35 @@ def test_walk_lists_every_file_once_in_order(tmp_path):
     assert found == ["a/.hidden.png", "a/b/notes.txt", "a/b/two.PNG", "a/one.png", "top.jpg"]
 
 
+def test_walk_follows_links_but_reads_each_folder_and_file_once(tmp_path):
+    """A linked folder is walked; a link back up is cut without ending the walk; a file reached
+    through a second name is listed once, under its first name."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    for name in ("a/one.png", "a/b/two.png", "z/three.png"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"x")
+    outside.mkdir()
+    (outside / "four.png").write_bytes(b"x")
+    os.symlink(root / "a", root / "a" / "0loop")  # visited before a/b
+    os.symlink(outside, root / "linked")
+    os.symlink(root / "a" / "one.png", root / "a" / "same.png")
+    found = [os.path.relpath(p, root) for p in walk(str(root))]
+    assert found == ["a/b/two.png", "a/one.png", "linked/four.png", "z/three.png"]
+
+
+def test_match_without_a_fixed_folder_answers_relative_paths(tmp_path, monkeypatch):
+    """`**/...` from the working folder gives paths relative to it; a fixed folder is kept as
+    written; `**/b/*.png` needs the b; a folder named like the pattern is not a match."""
+    root = tree(tmp_path)
+    (root / "c.png").mkdir()
+    (root / "c.png" / "d.txt").write_bytes(b"x")
+    monkeypatch.chdir(root)
+    assert match("**/*.png") == ["a/one.png"]
+    assert match("**/b/*.PNG") == ["a/b/two.PNG"]
+    assert match(f"{root}/**/*.png") == [str(root / "a" / "one.png")]
+    assert match("a/**/*.PNG") == [os.path.join("a", "b", "two.PNG")]
+
+
 def test_match_follows_glob_rules(tmp_path):
     """`**` crosses folders (zero or more), `*` does not, hidden files are skipped."""
     root = tree(tmp_path)
