@@ -206,21 +206,6 @@ def grow(mask: np.ndarray, radius: int = 1) -> np.ndarray:
     return out > 0
 
 
-def _fill(grid: np.ndarray) -> np.ndarray:
-    """Cells with too little paper take the mean of their known neighbours, outward."""
-    if np.isnan(grid).all():
-        return np.zeros_like(grid)
-    while np.isnan(grid).any():
-        known = ~np.isnan(grid)
-        p = np.pad(np.where(known, grid, 0.0), 1)
-        k = np.pad(known.astype(float), 1)
-        h, w = grid.shape
-        sums = sum(p[i : i + h, j : j + w] for i in range(3) for j in range(3))
-        counts = sum(k[i : i + h, j : j + w] for i in range(3) for j in range(3))
-        grid = np.where(known, grid, np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
-    return grid
-
-
 def stretch(ink: np.ndarray) -> np.ndarray:
     """Zero the paper and its noise, and bring the ink's level to 1, as MNIST strokes are."""
     t = otsu(ink)

@@ -115,9 +115,6 @@ class Predictor:
         pool = ThreadPoolExecutor(jobs, thread_name_prefix="mnist-read")
         yield from _ordered(pool, work, images, 4 * jobs)
 
-    def _prepare(self, image) -> tuple[str | None, np.ndarray | Prediction]:
-        return self.prepare(image)
-
     def prepare(self, image, mode: str | None = None) -> tuple[str | None, np.ndarray | Prediction]:
         """(path, model input (1, h, w)) of one image, or (path, its result) when there is
         nothing to run: no digit, or an error. Safe to call from several threads."""
