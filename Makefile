@@ -53,6 +53,7 @@ ship: $(STAMP)
 # Mutation testing of the runtime and the export's verification; prints the survivors.
 mutants: $(STAMP)
 	rm -rf mutants
+	$(BIN)/python -c 'from trainer.data import ensure_mnist; ensure_mnist("data")'
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results | grep -v ": killed" || true
 
