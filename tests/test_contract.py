@@ -255,6 +255,8 @@ def test_session_options_are_applied(shipped_model):
     options = ort_session.get_session_options()
     assert options.intra_op_num_threads == 1
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    predictor = Predictor(shipped_model, provider="cpu", threads=1)
+    assert predictor.session.get_session_options().intra_op_num_threads == 1
 
 
 def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test):

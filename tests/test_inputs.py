@@ -27,9 +27,12 @@ from runtime.preprocess import ImageError, open_image, to_grey
         (np.full((1, 2, 3), 100.0), "RGB", (100, 100, 100)),
         (np.full((1, 2, 3), 60000, np.uint16), "RGB", (233, 233, 233)),
         (np.full((1, 1, 2), 5, np.uint8)[..., None][0], "L", 5),
+        (np.stack([np.array([[0.0, 1.0]])] * 3, -1), "RGB", (255, 255, 255)),
+        (np.stack([np.array([[0, 256]], np.uint16)] * 3, -1), "RGB", (1, 1, 1)),
     ],
     ids=["bool", "uint8", "uint16", "int32", "float-unit", "float-255", "rgb", "rgba",
-         "rgb-float-unit", "rgb-float-255", "rgb-16-bit", "hxwx1"],
+         "rgb-float-unit", "rgb-float-255", "rgb-16-bit", "hxwx1", "float-reaching-1",
+         "just-over-255"],
 )  # fmt: skip
 def test_arrays_become_the_image_they_describe(array, mode, value):
     """Each dtype and shape maps to one Pillow mode, and its values to the right level."""
