@@ -56,6 +56,17 @@ def run_cli(name: str, *args, cwd: Path | None = None, env: dict | None = None, 
     )
 
 
+def interruptible(command: list, **kwargs) -> subprocess.Popen:
+    """Popen with Ctrl-C's default action restored in the child: a test run started in the
+    background (`cmd &` in a script) ignores SIGINT, and its children would inherit that."""
+    import signal
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    return subprocess.Popen(command, preexec_fn=restore, **kwargs)
+
+
 def assert_one_line_error(result, code: int | None = None) -> str:
     """A user's mistake: non-zero exit, one `error:` line on stderr, no traceback."""
     assert result.returncode != 0, result.stdout

@@ -146,14 +146,14 @@ def test_ctrl_c_exits_130_and_every_printed_line_is_whole(tmp_path):
     import signal
     import subprocess
 
-    from tests.conftest import BIN
+    from tests.conftest import BIN, interruptible
 
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(400):
         shutil.copy(SAMPLES / "seven.jpg", folder / f"{i:04d}.jpg")
     command = [BIN / "mnist-infer", folder, "--json", "--jobs", "2", "--batch-size", "8"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = interruptible(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()  # the run is under way
     proc.send_signal(signal.SIGINT)
     rest, stderr = proc.communicate(timeout=60)

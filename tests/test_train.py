@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from tests.conftest import BIN, assert_one_line_error, run_cli
+from tests.conftest import BIN, assert_one_line_error, interruptible, run_cli
 from trainer.checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from trainer.model import Digit
 from trainer.train import Run, TrainConfig, TrainError, train
@@ -177,7 +177,7 @@ def test_cuda_without_gpu_is_a_clear_error(tmp_path):
 def test_ctrl_c_stops_cleanly_and_says_what_was_saved(mnist_dir, tmp_path):
     """SIGINT during the second epoch: exit 130, one line naming the saved epoch, a valid file."""
     out = tmp_path / "d.pth"
-    proc = subprocess.Popen(
+    proc = interruptible(
         [BIN / "mnist-train", "--epochs", "50", "--limit", "3000", "--out", out,
          "--data-dir", mnist_dir],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
