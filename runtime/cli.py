@@ -33,14 +33,10 @@ ModelPath = Annotated[
 ProviderChoice = Annotated[Provider, typer.Option(help="Execution provider.")]
 
 
-def shown(path) -> str:
-    return printable(path)
-
-
 def line(prediction, top_k: int) -> str:
     if not prediction.found:
-        return f"{shown(prediction.path)}: no digit found"
-    text = f"{shown(prediction.path)}: {prediction.digit} ({prediction.confidence:.1%})"
+        return f"{printable(prediction.path)}: no digit found"
+    text = f"{printable(prediction.path)}: {prediction.digit} ({prediction.confidence:.1%})"
     others = prediction.top(top_k)[1:]
     if others:
         text += "  next: " + ", ".join(f"{d} ({p:.1%})" for d, p in others)
@@ -162,7 +158,7 @@ def run(paths: list[str], o: Options) -> int:
         problem = "pictures are drawn on this machine, not on Ray" if o.ray else None
         problem = problem or writable_folder(o.save_vis)
         if problem:
-            typer.echo(f"error: --save-vis {shown(o.save_vis)}: {problem}", err=True)
+            typer.echo(f"error: --save-vis {printable(o.save_vis)}: {problem}", err=True)
             return 2
     warnings_on_one_line(current_image)
     items = list(expand(paths))
@@ -211,9 +207,9 @@ def run(paths: list[str], o: Options) -> int:
 def number_line(result) -> str:
     """`path: 2026  (2 99.9%, 0 99.7%, 2 98.1%, 6 99.9%)`."""
     if not result.found:
-        return f"{shown(result.path)}: no digit found"
+        return f"{printable(result.path)}: no digit found"
     each = ", ".join(f"{d.digit} {d.confidence:.1%}" for d in result.digits)
-    text = f"{shown(result.path)}: {result.text}  ({each})"
+    text = f"{printable(result.path)}: {result.text}  ({each})"
     return text + ("  [low confidence]" if result.low_confidence else "")
 
 
@@ -221,7 +217,7 @@ def report(result, as_json: bool, describe) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_json(), allow_nan=False))
     elif result.error is not None:
-        typer.echo(f"error: {shown(result.path)}: {result.error}", err=True)
+        typer.echo(f"error: {printable(result.path)}: {result.error}", err=True)
     else:
         typer.echo(describe(result))
 
@@ -236,8 +232,8 @@ def writable_folder(folder: Path) -> str | None:
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        return f"{shown(parent)} is a file, not a folder"
-    return None if os.access(parent, os.W_OK | os.X_OK) else f"{shown(parent)} is not writable"
+        return f"{printable(parent)} is a file, not a folder"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"{printable(parent)} is not writable"
 
 
 def visualise(folder: Path, result, predictor, used: set[str]) -> None:
@@ -260,7 +256,7 @@ def visualise(folder: Path, result, predictor, used: set[str]) -> None:
     except (OSError, ImageError) as exc:
         tmp.unlink(missing_ok=True)
         typer.echo(
-            f"warning: {shown(result.path)}: picture not saved ({first_line(exc)})", err=True
+            f"warning: {printable(result.path)}: picture not saved ({first_line(exc)})", err=True
         )
 
 

@@ -181,7 +181,6 @@ class ModelInfo:
     mean: float
     std: float
     input_size: tuple[int, int]
-    polarity: str
     labels: tuple[str, ...]
     metadata: dict
 
@@ -238,7 +237,6 @@ def read_contract(session, path: str | os.PathLike = "model") -> ModelInfo:
         mean=mean,
         std=std,
         input_size=(size[0], size[1]),
-        polarity=polarity,
         labels=labels,
         metadata=meta,
     )

@@ -25,7 +25,14 @@ import torch
 
 import runtime
 from runtime.errors import first_line
-from runtime.session import INPUT_NAME, OUTPUT_NAME, ModelError, ProviderError, create_session
+from runtime.session import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    POLARITY,
+    ModelError,
+    ProviderError,
+    create_session,
+)
 from trainer.checkpoint import atomic_write, load_checkpoint, model_from_checkpoint, unwritable
 from trainer.config import DEFAULT_CHECKPOINT, DEFAULT_ONNX
 from trainer.data import ensure_mnist, load_split
@@ -144,7 +151,7 @@ def contract_metadata(state: dict, checkpoint: Path, opset: int, exporter: str) 
         "mean": repr(float(norm["mean"])),
         "std": repr(float(norm["std"])),
         "input_size": "28,28",
-        "polarity": "white-on-black",
+        "polarity": POLARITY,
         "labels": json.dumps([str(d) for d in range(10)]),
         "output": "log-softmax over labels",
         "opset": str(opset),
