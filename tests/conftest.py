@@ -121,6 +121,14 @@ def shipped_model() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def predictor(shipped_model):
+    """The shipped model on the CPU provider, opened once for the whole run."""
+    from runtime import Predictor
+
+    return Predictor(shipped_model, provider="cpu")
+
+
 @pytest.fixture
 def digit_image(mnist_test):
     """One MNIST test digit as a photo-like RGB Pillow image, and its label."""

@@ -25,11 +25,6 @@ MODEL = ModelInput(0.1307, 0.3081)
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def predictor(shipped_model):
-    return Predictor(shipped_model, provider="cpu")
-
-
 def mnist_png(mnist_test, path, index=0, scale=4):
     images, labels = mnist_test
     img = Image.fromarray(255 - images[index]).resize((28 * scale, 28 * scale))

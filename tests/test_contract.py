@@ -22,11 +22,6 @@ from tests.conftest import SAMPLES
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def predictor(shipped_model):
-    return Predictor(shipped_model, provider="cpu")
-
-
 def consistent(digit, confidence, probabilities, top=None):
     probabilities = np.asarray(probabilities)
     assert int(np.argmax(probabilities)) == digit

@@ -6,21 +6,14 @@ import io
 import json
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
-from runtime import Predictor
 from runtime.cli import app
 from tests.conftest import run_cli
 
 runner = CliRunner()
 CLEAR = [0, 1, 2, 3, 4, 7, 11, 18, 61, 84]  # MNIST test digits the model reads with > 99.9 %
-
-
-@pytest.fixture(scope="module")
-def predictor(shipped_model):
-    return Predictor(shipped_model, provider="cpu")
 
 
 def write(mnist_test, indices, gap=12, height=56, slope=0.0, specks=(), size=None):

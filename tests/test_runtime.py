@@ -27,11 +27,6 @@ from tests.conftest import ROOT, SAMPLES
 NORM = ModelInput(0.1307, 0.3081)
 
 
-@pytest.fixture(scope="module")
-def predictor(shipped_model):
-    return Predictor(shipped_model, provider="cpu")
-
-
 def test_runtime_never_imports_torch(shipped_model):
     """Importing the runtime and running a prediction leaves torch out of sys.modules."""
     code = (
