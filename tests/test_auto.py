@@ -265,17 +265,33 @@ def test_frame_centres_by_mass_within_half_a_pixel(seed):
     assert abs(cy - 14) <= 0.5 + 1e-4 and abs(cx - 14) <= 0.5 + 1e-4
 
 
-def test_desk_band_is_erased_even_when_a_digit_touches_it():
-    """A dark band down the left side (the desk beyond the page) goes, though a digit touches
-    it; the digit stays."""
+@pytest.mark.parametrize("turns", range(4), ids=["left", "bottom", "right", "top"])
+def test_desk_band_is_erased_even_when_a_digit_touches_it(turns):
+    """A dark band along any side (the desk beyond the page) goes, though a digit touches
+    it; the digit stays, and so does the paper between them."""
     from runtime.ink import erase_page_edges
 
     ink = np.zeros((200, 300), np.float32)
     ink[:, :20] = 0.9  # the desk
     ink[60:140, 20:30] = 1.0  # a stroke touching it
     ink[60:70, 20:80] = 1.0
-    out = erase_page_edges(ink)
+    out = np.rot90(erase_page_edges(np.ascontiguousarray(np.rot90(ink, turns))), -turns)
     assert out[:, :20].max() == 0 and out[60:140, 24:30].min() == 1.0
+    np.testing.assert_array_equal(out[:, 22:], ink[:, 22:])  # the band and its soft edge only
+
+
+@pytest.mark.parametrize("turns", range(4), ids=["top", "left", "bottom", "right"])
+def test_band_whose_strokes_run_on_to_the_other_sides_stays(turns):
+    """A full band on one side with strokes running on from it to two other sides is a digit
+    cropped tight (a 7's bar and stem, a T), not the desk: on any side, nothing is erased."""
+    from runtime.ink import erase_page_edges
+
+    ink = np.zeros((200, 300), np.float32)
+    ink[:16] = 1.0  # the bar, across the whole top
+    ink[16:, 140:160] = 1.0  # the stem, down to the bottom
+    ink[100:110, 150:] = 1.0  # an arm, out to the right
+    turned = np.ascontiguousarray(np.rot90(ink, turns))
+    np.testing.assert_array_equal(erase_page_edges(turned), turned)
 
 
 def test_cut_columns_find_the_thin_joint():

@@ -126,11 +126,16 @@ def test_nan_model_is_an_error_not_a_digit(shipped_model, tmp_path):
     assert as_json.returncode == 2 and "NaN" not in as_json.stdout
 
 
-def test_fixed_batch_model_is_run_in_chunks(shipped_model, tmp_path):
-    """A model whose batch dimension is fixed to 1 reads a folder of several images."""
-    predictor = Predictor(edited_model(shipped_model, tmp_path, batch=1), provider="cpu")
-    results = predictor.predict_batch(sorted(SAMPLES.iterdir()))
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fixed_batch_model_is_run_in_chunks(shipped_model, predictor, tmp_path, batch):
+    """A model whose batch dimension is fixed reads a folder of several images: in chunks of
+    its size, the last one padded, with the same numbers as the model with a free batch."""
+    fixed = Predictor(edited_model(shipped_model, tmp_path, batch=batch), provider="cpu")
+    assert fixed.fixed_batch == batch
+    results = fixed.predict_batch(sorted(SAMPLES.iterdir()))
     assert [r.digit for r in results] == [4, 1, 7, 2]
+    inputs = np.random.default_rng(0).normal(size=(4, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(fixed.run(inputs), predictor.run(inputs), rtol=1e-5, atol=1e-5)
 
 
 def test_model_failing_at_run_time_is_a_model_error(tmp_path):
@@ -402,22 +407,30 @@ def test_corrupt_exif_warns_in_one_line_naming_the_file(tmp_path):
 # Defence in depth: a fault of the tool fails one image and exits 3
 
 
-def test_internal_error_fails_one_image_and_exits_3(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "fault, code, error",
+    [
+        (ZeroDivisionError, 3, "internal error (ZeroDivisionError: injected)"),
+        (MemoryError, 1, "not enough memory to read this image"),
+    ],
+    ids=["bug", "memory"],
+)
+def test_internal_error_fails_one_image_and_exits_3(monkeypatch, fault, code, error):
     """A bug while reading one image (injected here) is that image's error; the others are
-    read; the run exits 3 and says 'internal error'."""
+    read; the run exits 3 and says 'internal error'. Running out of memory on one image is
+    that image's failure (exit 1), not the tool's."""
     from runtime import predict
 
     real = predict.preprocess
 
     def faulty(image, mode, model):
         if "four" in str(image):
-            raise ZeroDivisionError("injected")
+            raise fault("injected")
         return real(image, mode, model)
 
     monkeypatch.setattr(predict, "preprocess", faulty)
     result = runner.invoke(app, [str(SAMPLES), "--json"])
-    assert result.exit_code == 3
+    assert result.exit_code == code
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(records) == 4
-    broken = [r for r in records if "error" in r]
-    assert len(broken) == 1 and broken[0]["error"].startswith("internal error (ZeroDivisionError")
+    assert [r.get("digit") for r in records] == [None, 1, 7, 2]
+    assert records[0]["error"] == error and records[0]["path"].endswith("four.png")

@@ -261,8 +261,16 @@ def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test
     for i in range(20):
         paths.append(tmp_path / f"{i:02d}.png")
         Image.fromarray(255 - images[i]).resize((56, 56)).save(paths[-1])
+    (tmp_path / "05.png").write_bytes(b"not an image")  # an unreadable file among them
+    Image.new("L", (56, 56), 240).save(tmp_path / "11.png")  # and a blank page
     one = predictor.predict_batch(paths)
     two = predictor.predict_batch(paths, batch_size=7, jobs=2)
     assert [r.path for r in two] == [str(p) for p in paths]
-    assert [r.digit for r in two] == [r.digit for r in one]
-    np.testing.assert_allclose([r.confidence for r in two], [r.confidence for r in one], rtol=1e-9)
+    assert [r.to_json() for r in two] == [r.to_json() for r in one]
+    assert [(r.error, r.internal) for r in two] == [(r.error, r.internal) for r in one]
+    assert one[5].error and one[11].to_json()["note"] == "no digit found"
+    read = [i for i, r in enumerate(one) if r.digit is not None]
+    assert len(read) == 18
+    np.testing.assert_allclose(
+        [two[i].confidence for i in read], [one[i].confidence for i in read], rtol=1e-9
+    )

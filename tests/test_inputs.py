@@ -12,6 +12,24 @@ from runtime.paths import expand, match, walk
 from runtime.preprocess import ImageError, open_image, to_grey
 
 
+@pytest.mark.parametrize("kind", ["JPEG", "MPO"])
+def test_photos_are_decoded_at_the_draft_scale(tmp_path, kind):
+    """A camera's JPEG, or its multi-picture MPO, is decoded at the smallest JPEG scale that
+    keeps the asked side (3000 px at 1/4 for 384 px, as 1/8 would give 375), remembering its
+    full size for the boxes; without a draft (plain mode) it is decoded whole."""
+    photo = Image.new("RGB", (3000, 2250), (230, 225, 220))
+    path = tmp_path / f"photo.{kind.lower()}"
+    if kind == "MPO":
+        photo.save(path, kind, save_all=True, append_images=[photo], quality=90)
+    else:
+        photo.save(path, kind, quality=90)
+    img = open_image(path, draft=384)
+    assert img.format == kind and img.size == (750, 563)
+    assert img.info["mnist_digit.full_size"] == (3000, 2250)
+    assert open_image(path).size == (3000, 2250)
+    assert open_image(path, draft=4000).size == (3000, 2250)
+
+
 @pytest.mark.parametrize(
     "array, mode, value",
     [

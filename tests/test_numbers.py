@@ -79,6 +79,24 @@ def test_a_digit_in_two_stacked_strokes_is_one(predictor):
     assert result.text == "8"
 
 
+def test_a_mark_inside_a_digit_is_part_of_it():
+    """A zero with a heavy dot inside it (as some write it): the dot lies within the ring's
+    box, beside its strokes rather than above or below them, and is too heavy to pass as a
+    piece of stroke; it is still one digit, whose box is the ring's."""
+    from runtime.preprocess import read_page
+    from runtime.segment import groups
+
+    img = Image.new("L", (240, 220), 245)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([70, 30, 170, 190], outline=10, width=10)
+    draw.ellipse([100, 85, 140, 135], fill=10)
+    page = read_page(img, side=240)
+    found = groups(page)
+    assert len(found) == 1, [c.box for c in found]
+    x0, y0, x1, y1 = found[0].box
+    assert abs(x0 - 70) <= 3 and abs(y0 - 30) <= 3 and abs(x1 - 171) <= 3 and abs(y1 - 191) <= 3
+
+
 def test_touching_digits_are_split(predictor, mnist_test):
     """Two digits whose strokes touch (no gap at all) are read as two."""
     image, text = write(mnist_test, [CLEAR[3], CLEAR[5]], gap=-2)
