@@ -5,7 +5,8 @@ then its parts are grouped into digits:
 
 1. parts that overlap in x and lie one above the other, or one inside the other, belong to one
    digit (the bar of a 5 above its body, a 4 drawn in two strokes, a broken stroke);
-2. marks too small to be a digit beside the others (dots, specks) are dropped;
+2. marks too small to be a digit beside the others (dots, specks) are dropped, and a piece
+   (half a digit's height or less, or a tenth of its ink) just beside a digit joins it;
 3. a group much wider than a digit is touching digits: it is cut at columns of least ink, each
    side is read, and the cut the model finds most confident is kept;
 4. the digits are ordered by their centres from left to right (one line of digits: a slight
@@ -27,6 +28,8 @@ OVERLAP = 0.5  # parts sharing this share of the narrower one's width may be one
 STACKED = 0.5  # ... if they share less than this share of the shorter one's height
 SMALL_PART = 0.3  # ... or if the smaller has less than this share of the larger one's ink
 SPECK = 0.3  # a group shorter than this share of the typical digit is a mark, not a digit
+PIECE = 0.5  # ... and one shorter than this, beside a digit, is a stroke of that digit
+LIGHT = 0.1  # ... as is one with less than this share of the typical candidate's ink
 DIGIT_ASPECT = 0.8  # a typical digit's width over its height
 WIDE = 1.0  # a group wider than this many typical digit widths holds touching digits
 CUTS = 4  # cut columns tried per cut
@@ -86,7 +89,45 @@ def groups(page: Page) -> list[Candidate]:
         return []
     typical = float(np.median([c.height for c in candidates]))
     tallest = max(c.height for c in candidates)
-    return [c for c in candidates if c.height >= SPECK * max(typical, 0.5 * tallest)]
+    kept = [c for c in candidates if c.height >= SPECK * max(typical, 0.5 * tallest)]
+    return _join_pieces(kept, page.ink, PIECE * max(typical, 0.5 * tallest))
+
+
+def _join_pieces(candidates: list[Candidate], ink: np.ndarray, short: float) -> list[Candidate]:
+    """A piece (a candidate shorter than `short`, or with less than LIGHT of the typical
+    candidate's ink) near a digit (its box within a quarter of the digit's height of the
+    digit's box) is a stroke of that digit written apart: the bar of a 5 beside or above its
+    body, the arm of a 4, a broken loop. It joins its nearest such digit; a piece with no
+    digit near it stays."""
+    mass = [float(ink[c.mask].sum()) for c in candidates]
+    light = LIGHT * float(np.median(mass))
+    piece = [c.height < short or m < light for c, m in zip(candidates, mass, strict=True)]
+    out = [c for c, p in zip(candidates, piece, strict=True) if not p]
+    digits = len(out)
+    for c in (c for c, p in zip(candidates, piece, strict=True) if p):
+        near = [(_gap(c, out[i]), i) for i in range(digits)]
+        near = [(sum(gap), i) for gap, i in near if max(gap) <= 0.25 * out[i].height]
+        if near:
+            i = min(near)[1]
+            out[i] = _joined(out[i], c)
+        else:
+            out.append(c)
+    return out
+
+
+def _gap(a: Candidate, b: Candidate) -> tuple[int, int]:
+    """The gaps between two boxes across and down (0 where they overlap)."""
+    across = max(a.box[0], b.box[0]) - min(a.box[2], b.box[2])
+    down = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
+    return max(0, across), max(0, down)
+
+
+def _joined(a: Candidate, b: Candidate) -> Candidate:
+    box = (
+        min(a.box[0], b.box[0]), min(a.box[1], b.box[1]),
+        max(a.box[2], b.box[2]), max(a.box[3], b.box[3]),
+    )  # fmt: skip
+    return Candidate(a.mask | b.mask, box)
 
 
 def _one_digit(p, group: list[int], k: int) -> bool:

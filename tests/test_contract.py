@@ -219,6 +219,7 @@ def test_contract_mismatches_are_model_errors(tmp_path, side, meta, words):
     one-line ModelError."""
     from runtime.session import ModelError
 
+    meta = dict(meta)  # the parameter itself stays as written: it is shared by every run
     graph = {k: meta.pop(k) for k in ("output", "columns") if k in meta}
     with pytest.raises(ModelError, match=words) as info:
         Predictor(field_model(tmp_path, side, meta, **graph), provider="cpu")

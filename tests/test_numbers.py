@@ -97,6 +97,25 @@ def test_a_mark_inside_a_digit_is_part_of_it():
     assert abs(x0 - 70) <= 3 and abs(y0 - 30) <= 3 and abs(x1 - 171) <= 3 and abs(y1 - 191) <= 3
 
 
+def test_a_short_stroke_beside_a_digit_joins_it():
+    """A stroke half a digit's height or less, written just beside a digit (the arm of a 4,
+    the bar of a 5 apart from its body), is part of that digit; a full-height 1 as close
+    stays a digit, and a short mark with no digit near it stays apart."""
+    from runtime.preprocess import read_page
+    from runtime.segment import groups
+
+    img = Image.new("L", (400, 140), 245)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([30, 30, 80, 110], outline=10, width=8)
+    draw.ellipse([120, 30, 170, 110], outline=10, width=8)
+    draw.rectangle([175, 40, 181, 68], fill=10)  # the stroke, 5 px from the second ring
+    draw.rectangle([200, 30, 207, 110], fill=10)  # a 1, 19 px from the stroke
+    draw.rectangle([300, 40, 306, 68], fill=10)  # a mark far from every digit
+    boxes = sorted(c.box for c in groups(read_page(img, side=400)))
+    assert [(x0, x1) for x0, _, x1, _ in boxes] == [(30, 81), (120, 182), (200, 208), (300, 307)]
+    assert boxes[1][1] == 30 and boxes[1][3] == 111
+
+
 def test_touching_digits_are_split(predictor, mnist_test):
     """Two digits whose strokes touch (no gap at all) are read as two."""
     image, text = write(mnist_test, [CLEAR[3], CLEAR[5]], gap=-2)
