@@ -268,15 +268,15 @@ def test_frame_centres_by_mass_within_half_a_pixel(seed):
 @pytest.mark.parametrize("turns", range(4), ids=["left", "bottom", "right", "top"])
 def test_desk_band_is_erased_even_when_a_digit_touches_it(turns):
     """A dark band along any side (the desk beyond the page) goes, though a digit touches
-    it; the digit stays, and so does the paper between them."""
+    it and runs off one other side; the digit stays, and so does the paper between them."""
     from runtime.ink import erase_page_edges
 
     ink = np.zeros((200, 300), np.float32)
     ink[:, :20] = 0.9  # the desk
-    ink[60:140, 20:30] = 1.0  # a stroke touching it
+    ink[0:80, 20:30] = 1.0  # a stroke touching it, from the top side down
     ink[60:70, 20:80] = 1.0
     out = np.rot90(erase_page_edges(np.ascontiguousarray(np.rot90(ink, turns))), -turns)
-    assert out[:, :20].max() == 0 and out[60:140, 24:30].min() == 1.0
+    assert out[:, :20].max() == 0 and out[0:80, 24:30].min() == 1.0
     np.testing.assert_array_equal(out[:, 22:], ink[:, 22:])  # the band and its soft edge only
 
 
@@ -292,6 +292,12 @@ def test_band_whose_strokes_run_on_to_the_other_sides_stays(turns):
     ink[100:110, 150:] = 1.0  # an arm, out to the right
     turned = np.ascontiguousarray(np.rot90(ink, turns))
     np.testing.assert_array_equal(erase_page_edges(turned), turned)
+    tall = np.zeros((300, 200), np.float32)  # taller than wide, the arm low beside the band
+    tall[284:] = 1.0
+    tall[:284, 90:110] = 1.0
+    tall[250:260, 100:] = 1.0
+    tall = np.ascontiguousarray(np.rot90(tall, turns + 2))
+    np.testing.assert_array_equal(erase_page_edges(tall), tall)
 
 
 def test_cut_columns_find_the_thin_joint():

@@ -79,22 +79,39 @@ def test_a_digit_in_two_stacked_strokes_is_one(predictor):
     assert result.text == "8"
 
 
-def test_a_mark_inside_a_digit_is_part_of_it():
-    """A zero with a heavy dot inside it (as some write it): the dot lies within the ring's
-    box, beside its strokes rather than above or below them, and is too heavy to pass as a
-    piece of stroke; it is still one digit, whose box is the ring's."""
+def test_a_stroke_inside_a_digit_is_part_of_it():
+    """A zero with a stroke inside it (a slashed zero whose slash stops short of the ring):
+    the stroke lies within the ring's box, beside the ring's strokes rather than above or
+    below them, is too heavy to pass as a speck of stroke and too tall to be a short piece;
+    it is still one digit, whose box is the ring's."""
     from runtime.preprocess import read_page
     from runtime.segment import groups
 
     img = Image.new("L", (240, 220), 245)
     draw = ImageDraw.Draw(img)
     draw.ellipse([70, 30, 170, 190], outline=10, width=10)
-    draw.ellipse([100, 85, 140, 135], fill=10)
-    page = read_page(img, side=240)
-    found = groups(page)
+    draw.rectangle([112, 55, 128, 165], fill=10)
+    found = groups(read_page(img, side=240))
     assert len(found) == 1, [c.box for c in found]
     x0, y0, x1, y1 = found[0].box
     assert abs(x0 - 70) <= 3 and abs(y0 - 30) <= 3 and abs(x1 - 171) <= 3 and abs(y1 - 191) <= 3
+
+
+def test_a_digit_in_two_overlapping_strokes_is_one():
+    """A 4 written in two strokes, each over half a digit tall, one above the other (the
+    stem lifted off the bar), between two whole digits: three digits, not four."""
+    from runtime.preprocess import read_page
+    from runtime.segment import groups
+
+    img = Image.new("L", (330, 170), 245)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([20, 20, 80, 120], outline=10, width=8)
+    draw.line([(130, 20), (130, 80), (182, 80)], fill=10, width=8)  # the 4's first stroke
+    draw.line([(165, 90), (165, 140)], fill=10, width=8)  # its stem, drawn apart
+    draw.ellipse([240, 20, 300, 120], outline=10, width=8)
+    boxes = sorted(c.box for c in groups(read_page(img, side=330)))
+    assert len(boxes) == 3, boxes
+    assert boxes[1][0] <= 127 and boxes[1][1] <= 20 and boxes[1][2] >= 183 and boxes[1][3] >= 140
 
 
 def test_a_short_stroke_beside_a_digit_joins_it():
