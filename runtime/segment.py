@@ -94,13 +94,14 @@ def groups(page: Page) -> list[Candidate]:
 
 
 def _join_pieces(candidates: list[Candidate], ink: np.ndarray, short: float) -> list[Candidate]:
-    """A piece (a candidate shorter than `short`, or with less than LIGHT of the typical
-    candidate's ink) near a digit (its box within a quarter of the digit's height of the
+    """A piece (a candidate shorter than `short`, or with less than LIGHT of the ink of a
+    typical candidate as tall) near a digit (its box within a quarter of the digit's height of the
     digit's box) is a stroke of that digit written apart: the bar of a 5 beside or above its
     body, the arm of a 4, a broken loop. It joins its nearest such digit; a piece with no
     digit near it stays."""
     mass = [float(ink[c.mask].sum()) for c in candidates]
-    light = LIGHT * float(np.median(mass))
+    tall = [m for c, m in zip(candidates, mass, strict=True) if c.height >= short]
+    light = LIGHT * float(np.median(tall)) if tall else 0.0
     piece = [c.height < short or m < light for c, m in zip(candidates, mass, strict=True)]
     out = [c for c, p in zip(candidates, piece, strict=True) if not p]
     digits = len(out)

@@ -114,23 +114,30 @@ def test_a_digit_in_two_overlapping_strokes_is_one():
     assert boxes[1][0] <= 127 and boxes[1][1] <= 20 and boxes[1][2] >= 183 and boxes[1][3] >= 140
 
 
-def test_a_short_stroke_beside_a_digit_joins_it():
-    """A stroke half a digit's height or less, written just beside a digit (the arm of a 4,
-    the bar of a 5 apart from its body), is part of that digit; a full-height 1 as close
-    stays a digit, and a short mark with no digit near it stays apart."""
+def test_short_or_faint_pieces_beside_a_digit_join_it():
+    """A stroke half a digit's height or less written just beside a digit (the arm of a 4,
+    the bar of a 5 above and apart from its body), or a faint hairline beside it, is part of
+    that digit: its box and its pixels. A full-height 1 as close stays a digit, and a short
+    mark with no digit near it stays apart."""
     from runtime.preprocess import read_page
     from runtime.segment import groups
 
     img = Image.new("L", (400, 140), 245)
     draw = ImageDraw.Draw(img)
+    draw.line([(23, 40), (23, 99)], fill=10)  # a hairline 6 px left of the first ring
     draw.ellipse([30, 30, 80, 110], outline=10, width=8)
+    draw.rectangle([100, 14, 114, 33], fill=10)  # a bar above and left of the second ring
     draw.ellipse([120, 30, 170, 110], outline=10, width=8)
-    draw.rectangle([175, 40, 181, 68], fill=10)  # the stroke, 5 px from the second ring
-    draw.rectangle([200, 30, 207, 110], fill=10)  # a 1, 19 px from the stroke
+    draw.rectangle([175, 40, 181, 68], fill=10)  # a stroke 5 px right of it
+    draw.rectangle([200, 30, 207, 110], fill=10)  # a 1, 19 px from that stroke
     draw.rectangle([300, 40, 306, 68], fill=10)  # a mark far from every digit
-    boxes = sorted(c.box for c in groups(read_page(img, side=400)))
-    assert [(x0, x1) for x0, _, x1, _ in boxes] == [(30, 81), (120, 182), (200, 208), (300, 307)]
-    assert boxes[1][1] == 30 and boxes[1][3] == 111
+    found = sorted(groups(read_page(img, side=400)), key=lambda c: c.box)
+    boxes = [c.box for c in found]
+    assert boxes == [(23, 30, 81, 111), (100, 14, 182, 111), (200, 30, 208, 111),
+                     (300, 40, 307, 69)]  # fmt: skip
+    second = found[1].mask
+    assert second[50, 178] and second[25, 107] and second[70, 122] and not second[70, 60]
+    assert found[0].mask[70, 23] and found[0].mask[70, 31] and not found[0].mask[70, 27]
 
 
 def test_touching_digits_are_split(predictor, mnist_test):
