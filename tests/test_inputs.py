@@ -47,15 +47,35 @@ def test_photos_are_decoded_at_the_draft_scale(tmp_path, kind):
         (np.full((1, 1, 2), 5, np.uint8)[..., None][0], "L", 5),
         (np.stack([np.array([[0.0, 1.0]])] * 3, -1), "RGB", (255, 255, 255)),
         (np.stack([np.array([[0, 256]], np.uint16)] * 3, -1), "RGB", (1, 1, 1)),
+        (np.array([[0, 65535]], np.int64), "I;16", 65535),
+        (np.array([[0, 65536]], np.int64), "F", 65536.0),
+        (np.full((1, 2, 3), 0.8), "RGB", (204, 204, 204)),
+        (np.full((1, 2, 3), 255.0), "RGB", (255, 255, 255)),
+        (np.full((1, 2, 3), 65535, np.uint16), "RGB", (255, 255, 255)),
+        (np.stack([np.array([[-0.5, 1.0]])] * 3, -1), "RGB", (255, 255, 255)),
+        (np.zeros((1, 1, 2, 2, 3), np.uint8) + 7, "RGB", (7, 7, 7)),
     ],
     ids=["bool", "uint8", "uint16", "int32", "float-unit", "float-255", "rgb", "rgba",
          "rgb-float-unit", "rgb-float-255", "rgb-16-bit", "hxwx1", "float-reaching-1",
-         "just-over-255"],
+         "just-over-255", "int-at-65535", "int-past-65535", "rgb-float-0.8", "rgb-float-at-255",
+         "rgb-16-bit-white", "rgb-float-negative", "batch-of-one-rgb"],
 )  # fmt: skip
 def test_arrays_become_the_image_they_describe(array, mode, value):
-    """Each dtype and shape maps to one Pillow mode, and its values to the right level."""
+    """Each dtype and shape maps to one Pillow mode, and its values to the right level;
+    the first pixel is the array's lowest level, black."""
     img = open_image(array)
     assert img.mode == mode and img.getpixel((1, 0)) == value
+    assert img.getpixel((0, 0)) in (0, (0, 0, 0)) or np.asarray(array).min() > 0
+
+
+@pytest.mark.parametrize("shape", [(10, 200), (200, 10)])
+def test_arrays_over_the_pixel_limit_are_refused(monkeypatch, shape):
+    """An array with more pixels than Pillow's limit is refused like such a file, whichever
+    side is the long one."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageError, match="pixels"):
+        open_image(np.zeros(shape, np.uint8))
+    assert open_image(np.zeros((10, 90), np.uint8)).size == (90, 10)
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (1, 1, 28, 28)])

@@ -120,6 +120,22 @@ def test_transparency_is_composited_onto_white():
     assert to_grey(Image.fromarray(rgba)).min() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("ink, backdrop", [(20, 1.0), (240, 0.0)], ids=["dark-ink", "chalk"])
+def test_transparent_canvas_lands_on_the_contrasting_backdrop(ink, backdrop):
+    """A drawing app's strokes on a transparent canvas: dark ink lands on white, light chalk
+    on black, half-transparent edges blend into that backdrop, whatever colour the app stored
+    under the transparent pixels."""
+    rgba = np.zeros((6, 6, 4), np.uint8)
+    rgba[..., :3] = 255 - ink  # the stored colour under the transparent pixels: the opposite
+    rgba[2:4, 1:5] = (ink, ink, ink, 255)  # the stroke, opaque
+    rgba[4, 1:5] = (ink, ink, ink, 102)  # its soft edge, 40 % opaque
+    grey = to_grey(Image.fromarray(rgba))
+    assert grey[0, 0] == pytest.approx(backdrop) and grey[2, 2] == pytest.approx(
+        ink / 255, abs=1e-3
+    )
+    assert grey[4, 2] == pytest.approx(0.4 * ink / 255 + 0.6 * backdrop, abs=1e-3)
+
+
 def test_auto_inverts_dark_ink_and_centres_by_mass(digit_image):
     """The auto input is white on black, fits 20x20 and has its centre of mass at (14, 14)."""
     image, _ = digit_image
