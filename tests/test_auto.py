@@ -306,17 +306,18 @@ def test_cut_columns_find_the_thin_joint():
     from runtime.segment import Candidate, cut_columns, split
 
     mask = np.zeros((60, 140), bool)
-    mask[10:50, 10:60] = True
+    mask[12:50, 10:60] = True
     mask[28:32, 60:75] = True  # the bridge
-    mask[10:50, 75:130] = True
+    mask[16:56, 75:130] = True
     ink = mask.astype(np.float32)
-    candidate = Candidate(mask, (10, 10, 130, 50))
+    candidate = Candidate(mask, (10, 12, 130, 56))
     columns = cut_columns(candidate, ink, width=48)
     assert 60 <= columns[0] < 75
     assert all(10 + 16 <= c <= 130 - 16 for c in columns)
     assert all(abs(a - b) >= 12 for a in columns for b in columns if a != b)
     left, right = split(candidate, [columns[0]])
-    assert left.box[0] == 10 and right.box[2] == 130 and left.box[2] <= right.box[0]
+    assert left.box == (10, 12, columns[0], 50) and right.box == (columns[0], 16, 130, 56)
+    assert not left.mask[:, columns[0] :].any() and not right.mask[:, : columns[0]].any()
     assert split(candidate, [10]) == []  # an empty side is no cut
 
 

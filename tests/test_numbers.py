@@ -6,6 +6,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
@@ -140,11 +141,20 @@ def test_short_or_faint_pieces_beside_a_digit_join_it():
     assert found[0].mask[70, 23] and found[0].mask[70, 31] and not found[0].mask[70, 27]
 
 
-def test_touching_digits_are_split(predictor, mnist_test):
-    """Two digits whose strokes touch (no gap at all) are read as two."""
-    image, text = write(mnist_test, [CLEAR[3], CLEAR[5]], gap=-2)
+@pytest.mark.parametrize("indices", [CLEAR[3:6:2], CLEAR[:3]], ids=["two", "three"])
+def test_touching_digits_are_split(predictor, mnist_test, indices):
+    """Two or three digits whose strokes run into each other (one part of ink) are cut apart,
+    recursively, and read left to right; the pieces' boxes meet at the cuts."""
+    from runtime.preprocess import read_page
+    from runtime.segment import WORK_SIDE, groups
+
+    image, text = write(mnist_test, indices, gap=-6)
+    (whole,) = groups(read_page(image, WORK_SIDE))  # one part: only a cut separates them
     result = predictor.read_number(image)
-    assert result.text == text and len(result.digits) == 2
+    assert result.text == text
+    boxes = [d.box for d in result.digits]
+    assert all(a[2] == b[0] for a, b in zip(boxes, boxes[1:], strict=False))
+    assert boxes[0][0] == whole.box[0] and boxes[-1][2] == whole.box[2]
 
 
 def test_five_with_a_detached_bar_is_one_digit(predictor):
