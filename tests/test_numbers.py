@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from runtime.cli import app
-from tests.conftest import run_cli
+from tests.conftest import SAMPLES, run_cli
 
 runner = CliRunner()
 CLEAR = [0, 1, 2, 3, 4, 7, 11, 18, 61, 84]  # MNIST test digits the model reads with > 99.9 %
@@ -319,3 +319,62 @@ def test_read_number_of_a_jpeg_bytes_roundtrip(predictor, mnist_test):
     buf = io.BytesIO()
     image.convert("RGB").save(buf, "JPEG", quality=90)
     assert predictor.read_number(Image.open(buf)).text == text
+
+
+def test_number_readings_carry_their_probabilities_and_flag(shipped_model, mnist_test):
+    """Each digit of a number has its ten probabilities (summing to 1, the digit their
+    argmax, its confidence theirs); the number is flagged exactly when its weakest digit is
+    under min_confidence."""
+    from runtime import Predictor
+
+    image, text = write(mnist_test, CLEAR[:3])
+    result = Predictor(shipped_model, provider="cpu").read_number(image)
+    assert result.text == text and not result.low_confidence
+    for reading in result.digits:
+        assert reading.probabilities.shape == (10,)
+        assert reading.probabilities.sum() == pytest.approx(1.0)
+        assert int(reading.probabilities.argmax()) == reading.digit
+        assert reading.probabilities[reading.digit] == reading.confidence
+    at = Predictor(shipped_model, provider="cpu", min_confidence=result.confidence)
+    above = Predictor(shipped_model, provider="cpu", min_confidence=1.0)
+    assert not at.read_number(image).low_confidence and above.read_number(image).low_confidence
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5, "high", None])
+def test_min_confidence_outside_0_to_1_is_refused(shipped_model, value):
+    from runtime import Predictor
+
+    with pytest.raises(ValueError, match="min_confidence"):
+        Predictor(shipped_model, provider="cpu", min_confidence=value)
+    for edge in (0, 1):
+        assert Predictor(shipped_model, provider="cpu", min_confidence=edge).min_confidence == edge
+
+
+def test_read_numbers_checks_its_arguments(predictor):
+    """read_numbers takes an iterable of pictures and a positive number of jobs."""
+    with pytest.raises(TypeError, match="iterable"):
+        predictor.read_numbers(str(SAMPLES / "two.png"))
+    with pytest.raises(ValueError, match="jobs"):
+        predictor.read_numbers([SAMPLES / "two.png"], jobs=0)
+
+
+def test_a_number_photo_is_decoded_at_the_working_scale(predictor, monkeypatch, tmp_path):
+    """A 12 MP photo read as a number is draft-decoded near the segmentation's working size
+    (never whole), and a fault of this tool on it is that picture's result, flagged internal."""
+    from runtime import predict
+
+    Image.new("RGB", (4000, 3000), (230, 228, 220)).save(tmp_path / "big.jpg", quality=85)
+    seen = []
+    real = predict.read_page
+    monkeypatch.setattr(
+        predict, "read_page", lambda img, side: seen.append(img.size) or real(img, side)
+    )
+    assert predictor.read_number(tmp_path / "big.jpg").text == ""
+    assert seen == [(2000, 1500)]  # 1/2 scale: 1/4 would leave fewer than 1,024 px across
+
+    def broken(img, side):
+        raise ZeroDivisionError("injected")
+
+    monkeypatch.setattr(predict, "read_page", broken)
+    (result,) = predictor.read_numbers([tmp_path / "big.jpg"])
+    assert result.internal and result.error.startswith("internal error (ZeroDivisionError")
