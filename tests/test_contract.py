@@ -270,6 +270,7 @@ def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test
     assert [r.to_json() for r in two] == [r.to_json() for r in one]
     assert [(r.error, r.internal) for r in two] == [(r.error, r.internal) for r in one]
     assert one[5].error and one[11].to_json()["note"] == "no digit found"
+    assert (two[5].provider, two[5].mode, two[5].path) == ("cpu", "auto", str(paths[5]))
     read = [i for i, r in enumerate(one) if r.digit is not None]
     assert len(read) == 18
     np.testing.assert_allclose(

@@ -68,6 +68,21 @@ def test_arrays_become_the_image_they_describe(array, mode, value):
     assert img.getpixel((0, 0)) in (0, (0, 0, 0)) or np.asarray(array).min() > 0
 
 
+@pytest.mark.parametrize("size", [(0, 5), (5, 0), (1, 5), (5, 1)])
+def test_a_callers_pillow_image_of_any_real_size_is_taken(monkeypatch, size):
+    """A Pillow image handed in by a caller: a row or a column of pixels is an image, an empty
+    one is refused, and one over the pixel limit is refused like such a file."""
+    img = Image.new("L", size, 0)
+    if 0 in size:
+        with pytest.raises(ImageError, match="zero-size"):
+            open_image(img)
+    else:
+        assert open_image(img).size == size
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4)
+    with pytest.raises(ImageError):
+        open_image(Image.new("L", (5, 5), 0))
+
+
 @pytest.mark.parametrize("shape", [(10, 200), (200, 10)])
 def test_arrays_over_the_pixel_limit_are_refused(monkeypatch, shape):
     """An array with more pixels than Pillow's limit is refused like such a file, whichever

@@ -114,6 +114,20 @@ def test_sixteen_bit_images_are_not_clamped():
     assert to_grey(Image.fromarray(a))[0, 0] == pytest.approx(30000 / 65535, abs=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["I;16", "I", "F"])
+def test_plain_scales_deep_images_to_eight_bits(mode):
+    """plain reads a 16-bit, 32-bit or float picture scaled to 8 bits by its range, as the
+    seed's convert("L") reads an 8-bit one; nothing is clipped to white."""
+    level = {"I;16": 30000, "I": 30000, "F": 0.46}[mode]
+    a = np.zeros((28, 28), {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode])
+    a[10:18, 10:18] = level
+    img = Image.fromarray(a, mode) if mode != "I;16" else Image.fromarray(a)
+    assert img.mode == mode
+    pixels = NORM.pixels(preprocess_plain(img, NORM))
+    expected = round(255 * (30000 / 65535 if mode != "F" else 0.46)) / 255
+    assert pixels[12, 12] == pytest.approx(expected, abs=1e-5) and pixels[0, 0] == 0
+
+
 def test_transparency_is_composited_onto_white():
     """Transparent pixels are paper (white), whatever colour they hold."""
     rgba = np.zeros((4, 4, 4), np.uint8)  # transparent black
