@@ -249,8 +249,14 @@ def test_session_options_are_applied(shipped_model):
     config = session.SessionConfig(threads=1, spinning=False)
     ort_session, _, _ = session.load_model(shipped_model, "cpu", config)
     options = ort_session.get_session_options()
-    assert options.intra_op_num_threads == 1
+    assert options.intra_op_num_threads == 1 and options.inter_op_num_threads == 1
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.log_severity_level == 3  # errors only: no screenfuls of provider warnings
+    spinning, _, _ = session.load_model(shipped_model, "cpu", session.SessionConfig(spinning=True))
+    spin = spinning.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning"
+    )
+    assert spin == "1"
     predictor = Predictor(shipped_model, provider="cpu", threads=1)
     assert predictor.session.get_session_options().intra_op_num_threads == 1
 
@@ -276,3 +282,34 @@ def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test
     np.testing.assert_allclose(
         [two[i].confidence for i in read], [one[i].confidence for i in read], rtol=1e-9
     )
+
+
+def test_a_reading_process_prepares_as_the_main_one(tmp_path, capsys):
+    """What each reading process runs (--jobs), run here, where the checks can see it: it
+    leaves Ctrl-C to the main process, names its image in library warnings, and prepares a
+    chunk of images (mode, model and provider passed through) as the main process would."""
+    import signal
+    import warnings
+
+    from runtime import predict
+
+    data = (SAMPLES / "seven.jpg").read_bytes()
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
+    (tmp_path / "odd.jpg").write_bytes(data[:2] + b"\xff\xe1\x00\x14" + exif + data[2:])
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    images = [SAMPLES / "two.png", tmp_path / "broken.png", tmp_path / "odd.jpg"]
+    model = ModelInput(0.5, 0.25)
+    before = signal.getsignal(signal.SIGINT)
+    with warnings.catch_warnings():
+        try:
+            predict._reader_started()
+            assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+            prepared = predict.prepare_many(images, "plain", model, "tensorrt")
+        finally:
+            signal.signal(signal.SIGINT, before)
+    assert [path for path, _ in prepared] == [str(p) for p in images]
+    np.testing.assert_array_equal(prepared[0][1], preprocess(images[0], "plain", model))
+    failed = prepared[1][1]
+    assert (failed.provider, failed.mode, failed.digit) == ("tensorrt", "plain", None)
+    assert failed.error and not failed.internal
+    assert f"warning: {tmp_path / 'odd.jpg'}: " in capsys.readouterr().err
