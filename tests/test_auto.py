@@ -345,3 +345,20 @@ def test_a_cut_is_kept_only_when_it_reads_better(whole, cut):
     pieces = best_split(Candidate(mask, (10, 10, 130, 50)), 48, mask.astype(np.float32),
                         classify, (28, 28))  # fmt: skip
     assert len(pieces) == (2 if cut else 1)
+
+
+def test_paper_surface_follows_the_light_and_drops_the_strokes():
+    """Under uneven light (the paper's level rising across the picture) with a bright stroke
+    on it, the rolling-ball surface is the light alone: it follows the ramp, stroke removed."""
+    from runtime.ink import paper_surface
+
+    h, w = 300, 400
+    light = np.broadcast_to(np.linspace(0.1, 0.3, w, dtype=np.float32), (h, w))
+    ink = light.copy()
+    ink[40:260, 150:158] += 0.6  # a stroke, bright as ink is here
+    ink[140:148, 40:360] += 0.6
+    surface = paper_surface(ink)
+    assert surface.shape == (h, w)
+    inner = (slice(20, h - 20), slice(20, w - 80))  # the far side is padded, not extrapolated
+    assert np.abs(surface - light)[inner].max() < 0.01
+    assert np.abs(surface - light).max() < 0.05
