@@ -86,12 +86,12 @@ def test_auto_matches_plain_on_mnist_pngs(shipped_model, mnist_test, tmp_path):
     assert accuracy["auto"] >= accuracy["plain"] - 0.001, accuracy
 
 
-MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "I", "F", "CMYK"]
+MODES = ["1", "L", "LA", "La", "LAB", "P", "RGB", "RGBA", "I;16", "I", "F", "CMYK"]
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_pillow_mode_reads_right(predictor, digit_image, mode):
-    """The same photo in each Pillow mode gives the same digit."""
+    """The same photo in each Pillow mode gives the same digit, in auto and in plain."""
     image, label = digit_image
     grey = image.convert("L")
     if mode == "I;16":
@@ -102,10 +102,17 @@ def test_every_pillow_mode_reads_right(predictor, digit_image, mode):
         converted = Image.fromarray(np.asarray(grey, np.float32) / 255.0)
     elif mode == "1":
         converted = grey.point(lambda v: 255 if v > 140 else 0).convert("1")
+    elif mode == "La":  # premultiplied alpha: Pillow converts it only to LA
+        converted = grey.convert("LA").convert("La")
+    elif mode == "LAB":  # lightness and two neutral colour axes: Pillow cannot convert it to L
+        neutral = Image.new("L", grey.size, 128)
+        converted = Image.merge("LAB", (grey, neutral, neutral))
     else:
         converted = image.convert(mode)
     assert converted.mode == mode
     assert predictor.predict(converted).digit == label
+    plain = preprocess_plain(converted, NORM)
+    assert plain.shape == (1, 28, 28) and np.isfinite(plain).all()
 
 
 def test_sixteen_bit_images_are_not_clamped():
