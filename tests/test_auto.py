@@ -155,6 +155,7 @@ def test_erased_lines_take_the_ink_beside_them():
     ink[20, 25:100] = 1.0  # its bar, as strong as the stem and within the digit's width
     ink[50, :] = 0.4  # faint ruling across the stem
     ink[0, :] = ink[99, :] = 0.5  # faint ruling on the first and last rows
+    ink[1:10, 8:12] = 1.0  # a stroke running off the top, under the first row's line
     ink[85, :] = 1.0  # a strong line running past the digit at both ends
     ink[88:94, :] = 0.3  # a band six rows thick: not a line
     out = remove_ruling(ink)
@@ -163,6 +164,7 @@ def test_erased_lines_take_the_ink_beside_them():
     expected[85] = np.minimum(ink[84], ink[86])
     expected[0], expected[99] = ink[1], ink[98]
     assert expected[50, 65:69].min() == 1.0 and expected[50].sum() == 4
+    assert expected[0, 8:12].min() == 1.0  # the stroke goes on to the edge
     np.testing.assert_array_equal(out, expected)
 
 

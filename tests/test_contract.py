@@ -313,3 +313,17 @@ def test_a_reading_process_prepares_as_the_main_one(tmp_path, capsys):
     assert (failed.provider, failed.mode, failed.digit) == ("tensorrt", "plain", None)
     assert failed.error and not failed.internal
     assert f"warning: {tmp_path / 'odd.jpg'}: " in capsys.readouterr().err
+
+
+def test_a_library_warning_outside_any_image_is_one_plain_line(capsys):
+    """A Pillow warning raised while no image is being read (at start-up, say) is still one
+    `warning:` line, with no image named."""
+    import warnings
+
+    from runtime import predict
+    from runtime.errors import warnings_on_one_line
+
+    with warnings.catch_warnings():
+        warnings_on_one_line(predict.current_image)
+        warnings.warn_explicit("a library notice", UserWarning, "Image.py", 1, module="PIL.Image")
+    assert capsys.readouterr().err == "warning: a library notice\n"
