@@ -29,7 +29,7 @@ STACKED = 0.5  # ... if they share less than this share of the shorter one's hei
 SMALL_PART = 0.3  # ... or if the smaller has less than this share of the larger one's ink
 SPECK = 0.3  # a group shorter than this share of the typical digit is a mark, not a digit
 PIECE = 0.5  # ... and one shorter than this, beside a digit, is a stroke of that digit
-LIGHT = 0.1  # ... as is one with less than this share of the typical candidate's ink
+LIGHT = 0.1  # ... as is one with less than this share of the ink of a typical full-height one
 DIGIT_ASPECT = 0.8  # a typical digit's width over its height
 WIDE = 1.0  # a group wider than this many typical digit widths holds touching digits
 CUTS = 4  # cut columns tried per cut
@@ -87,10 +87,10 @@ def groups(page: Page) -> list[Candidate]:
     candidates = [_candidate(page, group) for group in merged]
     if not candidates:
         return []
-    typical = float(np.median([c.height for c in candidates]))
-    tallest = max(c.height for c in candidates)
-    kept = [c for c in candidates if c.height >= SPECK * max(typical, 0.5 * tallest)]
-    return _join_pieces(kept, page.ink, PIECE * max(typical, 0.5 * tallest))
+    median = float(np.median([c.height for c in candidates]))
+    typical = max(median, 0.5 * max(c.height for c in candidates))  # a digit's height
+    kept = [c for c in candidates if c.height >= SPECK * typical]
+    return _join_pieces(kept, page.ink, PIECE * typical)
 
 
 def _join_pieces(candidates: list[Candidate], ink: np.ndarray, short: float) -> list[Candidate]:
