@@ -121,6 +121,15 @@ def shipped_model() -> Path:
     return path
 
 
+def corrupt_exif_jpeg(path: Path) -> Path:
+    """The seven sample as a JPEG whose EXIF block is truncated (Pillow warns on reading it)."""
+    data = (SAMPLES / "seven.jpg").read_bytes()
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
+    segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+    path.write_bytes(data[:2] + segment + data[2:])
+    return path
+
+
 @pytest.fixture(scope="session")
 def predictor(shipped_model):
     """The shipped model on the CPU provider, opened once for the whole run."""

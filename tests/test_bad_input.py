@@ -18,7 +18,7 @@ from runtime import Predictor
 from runtime.cli import app
 from runtime.preprocess import ImageError, ModelInput, preprocess
 from runtime.session import ModelError
-from tests.conftest import ROOT, assert_one_line_error, run_cli
+from tests.conftest import ROOT, assert_one_line_error, corrupt_exif_jpeg, run_cli
 
 SAMPLES = ROOT / "exported" / "samples"
 MODEL = ModelInput(0.1307, 0.3081)
@@ -393,11 +393,7 @@ def test_file_name_with_a_newline_stays_on_one_line(tmp_path):
 
 def test_corrupt_exif_warns_in_one_line_naming_the_file(tmp_path):
     """A corrupt EXIF block: one 'warning: path: ...' line, and the digit is still read."""
-    data = (SAMPLES / "seven.jpg").read_bytes()
-    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
-    segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
-    (tmp_path / "odd.jpg").write_bytes(data[:2] + segment + data[2:])
-    result = run_cli("mnist-infer", tmp_path / "odd.jpg")
+    result = run_cli("mnist-infer", corrupt_exif_jpeg(tmp_path / "odd.jpg"))
     assert result.returncode == 0 and ": 7 (" in result.stdout, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.strip()]
     assert all(line.startswith(f"warning: {tmp_path / 'odd.jpg'}: ") for line in warnings)
@@ -415,7 +411,7 @@ def test_corrupt_exif_warns_in_one_line_naming_the_file(tmp_path):
     ],
     ids=["bug", "memory"],
 )
-def test_internal_error_fails_one_image_and_exits_3(monkeypatch, fault, code, error):
+def test_a_failure_on_one_image_is_that_images_result(monkeypatch, fault, code, error):
     """A bug while reading one image (injected here) is that image's error; the others are
     read; the run exits 3 and says 'internal error'. Running out of memory on one image is
     that image's failure (exit 1), not the tool's."""

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from runtime import Predictor
 from runtime.cli import app
 from runtime.preprocess import WORK_SIDE, ModelInput, NoDigitError, preprocess
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, corrupt_exif_jpeg
 
 runner = CliRunner()
 
@@ -293,11 +293,8 @@ def test_a_reading_process_prepares_as_the_main_one(tmp_path, capsys):
 
     from runtime import predict
 
-    data = (SAMPLES / "seven.jpg").read_bytes()
-    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03"
-    (tmp_path / "odd.jpg").write_bytes(data[:2] + b"\xff\xe1\x00\x14" + exif + data[2:])
     (tmp_path / "broken.png").write_bytes(b"not an image")
-    images = [SAMPLES / "two.png", tmp_path / "broken.png", tmp_path / "odd.jpg"]
+    images = [SAMPLES / "two.png", tmp_path / "broken.png", corrupt_exif_jpeg(tmp_path / "odd.jpg")]
     model = ModelInput(0.5, 0.25)
     before = signal.getsignal(signal.SIGINT)
     with warnings.catch_warnings():

@@ -10,7 +10,10 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
+from runtime import Predictor
 from runtime.cli import app
+from runtime.preprocess import read_page
+from runtime.segment import groups
 from tests.conftest import SAMPLES, run_cli
 
 runner = CliRunner()
@@ -32,6 +35,11 @@ def write(mnist_test, indices, gap=12, height=56, slope=0.0, specks=(), size=Non
     for y, x in specks:
         canvas[y : y + 3, x : x + 3] = 30
     return Image.fromarray(canvas.astype(np.uint8)), "".join(str(labels[i]) for i in indices)
+
+
+def groups_at_full_size(image: Image.Image):
+    """The picture's digit candidates, analysed at its own size (boxes in its pixels)."""
+    return groups(read_page(image, side=max(image.size)))
 
 
 def crop(digit: np.ndarray, height: int) -> np.ndarray:
@@ -85,14 +93,11 @@ def test_a_stroke_inside_a_digit_is_part_of_it():
     the stroke lies within the ring's box, beside the ring's strokes rather than above or
     below them, is too heavy to pass as a speck of stroke and too tall to be a short piece;
     it is still one digit, whose box is the ring's."""
-    from runtime.preprocess import read_page
-    from runtime.segment import groups
-
     img = Image.new("L", (240, 220), 245)
     draw = ImageDraw.Draw(img)
     draw.ellipse([70, 30, 170, 190], outline=10, width=10)
     draw.rectangle([112, 55, 128, 165], fill=10)
-    found = groups(read_page(img, side=240))
+    found = groups_at_full_size(img)
     assert len(found) == 1, [c.box for c in found]
     x0, y0, x1, y1 = found[0].box
     assert abs(x0 - 70) <= 3 and abs(y0 - 30) <= 3 and abs(x1 - 171) <= 3 and abs(y1 - 191) <= 3
@@ -101,16 +106,13 @@ def test_a_stroke_inside_a_digit_is_part_of_it():
 def test_a_digit_in_two_overlapping_strokes_is_one():
     """A 4 written in two strokes, each over half a digit tall, one above the other (the
     stem lifted off the bar), between two whole digits: three digits, not four."""
-    from runtime.preprocess import read_page
-    from runtime.segment import groups
-
     img = Image.new("L", (330, 170), 245)
     draw = ImageDraw.Draw(img)
     draw.ellipse([20, 20, 80, 120], outline=10, width=8)
     draw.line([(130, 20), (130, 80), (182, 80)], fill=10, width=8)  # the 4's first stroke
     draw.line([(165, 90), (165, 140)], fill=10, width=8)  # its stem, drawn apart
     draw.ellipse([240, 20, 300, 120], outline=10, width=8)
-    boxes = sorted(c.box for c in groups(read_page(img, side=330)))
+    boxes = sorted(c.box for c in groups_at_full_size(img))
     assert len(boxes) == 3, boxes
     assert boxes[1][0] <= 127 and boxes[1][1] <= 20 and boxes[1][2] >= 183 and boxes[1][3] >= 140
 
@@ -120,9 +122,6 @@ def test_short_or_faint_pieces_beside_a_digit_join_it():
     the bar of a 5 above and apart from its body), or a faint hairline beside it, is part of
     that digit: its box and its pixels. A full-height 1 as close stays a digit, and a short
     mark with no digit near it stays apart."""
-    from runtime.preprocess import read_page
-    from runtime.segment import groups
-
     img = Image.new("L", (400, 140), 245)
     draw = ImageDraw.Draw(img)
     draw.line([(23, 40), (23, 99)], fill=10)  # a hairline 6 px left of the first ring
@@ -132,7 +131,7 @@ def test_short_or_faint_pieces_beside_a_digit_join_it():
     draw.rectangle([175, 40, 181, 68], fill=10)  # a stroke 5 px right of it
     draw.rectangle([200, 30, 207, 110], fill=10)  # a 1, 19 px from that stroke
     draw.rectangle([300, 40, 306, 68], fill=10)  # a mark far from every digit
-    found = sorted(groups(read_page(img, side=400)), key=lambda c: c.box)
+    found = sorted(groups_at_full_size(img), key=lambda c: c.box)
     boxes = [c.box for c in found]
     assert boxes == [(23, 30, 81, 111), (100, 14, 182, 111), (200, 30, 208, 111),
                      (300, 40, 307, 69)]  # fmt: skip
@@ -145,11 +144,8 @@ def test_short_or_faint_pieces_beside_a_digit_join_it():
 def test_touching_digits_are_split(predictor, mnist_test, indices):
     """Two or three digits whose strokes run into each other (one part of ink) are cut apart,
     recursively, and read left to right; the pieces' boxes meet at the cuts."""
-    from runtime.preprocess import read_page
-    from runtime.segment import WORK_SIDE, groups
-
     image, text = write(mnist_test, indices, gap=-6)
-    (whole,) = groups(read_page(image, WORK_SIDE))  # one part: only a cut separates them
+    (whole,) = groups_at_full_size(image)  # one part: only a cut separates them
     result = predictor.read_number(image)
     assert result.text == text
     boxes = [d.box for d in result.digits]
@@ -321,14 +317,12 @@ def test_read_number_of_a_jpeg_bytes_roundtrip(predictor, mnist_test):
     assert predictor.read_number(Image.open(buf)).text == text
 
 
-def test_number_readings_carry_their_probabilities_and_flag(shipped_model, mnist_test):
+def test_number_readings_carry_their_probabilities_and_flag(predictor, shipped_model, mnist_test):
     """Each digit of a number has its ten probabilities (summing to 1, the digit their
     argmax, its confidence theirs); the number is flagged exactly when its weakest digit is
     under min_confidence."""
-    from runtime import Predictor
-
     image, text = write(mnist_test, CLEAR[:3])
-    result = Predictor(shipped_model, provider="cpu").read_number(image)
+    result = predictor.read_number(image)
     assert result.text == text and not result.low_confidence
     for reading in result.digits:
         assert reading.probabilities.shape == (10,)
@@ -342,8 +336,6 @@ def test_number_readings_carry_their_probabilities_and_flag(shipped_model, mnist
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, "high", None])
 def test_min_confidence_outside_0_to_1_is_refused(shipped_model, value):
-    from runtime import Predictor
-
     with pytest.raises(ValueError, match="min_confidence"):
         Predictor(shipped_model, provider="cpu", min_confidence=value)
     for edge in (0, 1):
