@@ -55,9 +55,10 @@ mutants: $(STAMP)
 	rm -rf mutants
 	$(BIN)/python -c 'from trainer.data import ensure_mnist; ensure_mnist("data")'
 	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2
+	@$(BIN)/mutmut results --all true > mutants/results.txt
 	@echo "survivors (and mutants no test reaches):"
-	@$(BIN)/mutmut results | grep -v ": killed" || true
-	@$(BIN)/mutmut results --all true | awk -F': ' '{print $$2}' | sort | uniq -c
+	@grep -v ": killed" mutants/results.txt || true
+	@awk -F': ' '{print $$2}' mutants/results.txt | sort | uniq -c
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info mutants
