@@ -10,20 +10,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import mutation_order
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SAMPLES = ROOT / "exported" / "samples"
 EXPENSIVE = {"small_checkpoint", "small_onnx"}  # a training run and a full-test-set export
+# Under mutmut (`make mutants`) this conftest sits in mutants/tests/, so this is mutants/kills.tsv.
+KILLS = ROOT / "kills.tsv"
+
+
+def mutant_function() -> str | None:
+    """The function mutmut has mutated in this process, if any (tests/mutation_order.py)."""
+    return mutation_order.mutant_function(os.environ.get("MUTANT_UNDER_TEST", ""))
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that need a trained model are slow; tests marked gpu skip where CUDA cannot run."""
+    """Tests that need a trained model are slow; tests marked gpu skip where CUDA cannot run.
+    For a mutant, the tests that killed its function's mutants last time run first."""
     cuda = cuda_runs()
     for item in items:
         if EXPENSIVE & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("gpu") and not cuda:
             item.add_marker(pytest.mark.skip(reason="no CUDA GPU that ONNX Runtime can use"))
+    function = mutant_function()
+    if function:
+        key = mutation_order.sort_key(mutation_order.load(), function)
+        items.sort(key=lambda item: key(item.nodeid))
+
+
+def pytest_runtest_logreport(report):
+    """Under mutmut, the test that killed the mutant (mutmut stops at the first failure)."""
+    if report.failed and mutant_function():
+        mutation_order.record(KILLS, os.environ["MUTANT_UNDER_TEST"], report.nodeid)
 
 
 def cuda_runs() -> bool:
