@@ -168,6 +168,78 @@ def test_erased_lines_take_the_ink_beside_them():
     np.testing.assert_array_equal(out, expected)
 
 
+def block_and_line(line: tuple[int, int], value: float = 1.0) -> np.ndarray:
+    """A 200 px wide ink map: a heavy part over columns 50-149 (narrower than a line's 120 px) and a one-row line at row 10
+    over `line` (start, end). RULING_OVERHANG is 0.1: the line is ruling, however strong, when
+    it reaches 20 px past the part at both ends, i.e. from column 30 or less to 170 or more."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[30:90, 50:150] = 1.0
+    ink[10, line[0] : line[1]] = value
+    return ink
+
+
+@pytest.mark.parametrize(
+    "line, erased",
+    [((30, 170), True), ((31, 170), False), ((30, 169), False), ((10, 190), True)],
+)
+def test_a_strong_line_is_ruling_from_exactly_the_overhang_on(line, erased):
+    """A line as strong as the pen is erased only when it runs the overhang past the largest
+    part at both ends; one pixel short at either end, it stays."""
+    ink = block_and_line(line)
+    out = remove_ruling(ink)
+    assert out[10].max() == (0.0 if erased else 1.0)
+    np.testing.assert_array_equal(out[11:], ink[11:])
+
+
+def test_the_overhang_is_measured_from_the_heaviest_part_not_the_widest():
+    """The largest part is the one with the most ink: a wide faint part above a narrow heavy
+    one does not make a long strong line part of the digit."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[20:40, 50:150] = 0.5  # wide and faint: 2,000 px, mass 1,000
+    ink[50:95, 85:115] = 1.0  # narrow and heavy: 1,350 px, mass 1,350
+    ink[10, 40:170] = 1.0  # 45 and 55 px past the heavy part; not past the wide one
+    assert remove_ruling(ink)[10].max() == 0.0
+    ink[50:95, 85:115] = 0.5  # now the lighter one (mass 675): the line stays
+    assert remove_ruling(ink)[10].max() == 1.0
+
+
+def test_strength_is_the_median_over_the_line_s_columns():
+    """A faint line is ruling even where pen strokes cross it: its strength is the median of
+    its columns' strongest ink, not its strongest pixel, and pixels beside a stepped line do
+    not count; it is erased, and the crossing strokes stay whole."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[30:90, 45:155] = 1.0  # the digit: the line below does not run past it
+    ink[10, 35:165] = 0.4
+    ink[5:20, 60:64] = ink[5:20, 120:124] = 1.0  # two strokes crossing the line
+    out = remove_ruling(ink)
+    assert out[10, 35:60].max() == 0.0 and out[10, 60:64].min() == 1.0
+    stepped = np.zeros((100, 200), np.float64)
+    stepped[30:90, 40:155] = 1.0
+    stepped[10, 30:150] = stepped[11, 80:200] = 0.4  # one line, two rows where it overlaps
+    assert remove_ruling(stepped)[10:12].max() == 0.0
+
+
+@pytest.mark.parametrize("rows, erased", [(3, True), (5, True), (6, False)])
+def test_a_band_up_to_a_twentieth_of_the_picture_thick_is_a_line(rows, erased):
+    """RULING_THICKNESS: on a 100 px tall picture a faint band of up to 5 rows is ruling and
+    erased; a thicker one is a stroke and stays."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[40:90, 45:155] = 1.0
+    ink[10 : 10 + rows, :] = 0.4
+    out = remove_ruling(ink)
+    assert out[10 : 10 + rows].max() == (0.0 if erased else 0.4)
+
+
+def test_a_line_exactly_as_strong_as_the_threshold_stays_unless_it_runs_past():
+    """RULING_STRENGTH 0.7: a line at 0.7 that stays within the digit's width is pen."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[30:90, 45:155] = 1.0
+    ink[10, 35:165] = 0.7
+    assert remove_ruling(ink)[10].max() == 0.7
+    ink[10, 35:165] = 0.69
+    assert remove_ruling(ink)[10].max() == 0.0
+
+
 def test_bar_of_a_tight_seven_stays():
     """In a tight crop the 7's bar spans the picture, as ruling does; it is kept."""
     img = Image.new("L", (90, 120), 250)
