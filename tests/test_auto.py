@@ -168,13 +168,14 @@ def test_erased_lines_take_the_ink_beside_them():
     np.testing.assert_array_equal(out, expected)
 
 
-def block_and_line(line: tuple[int, int], value: float = 1.0) -> np.ndarray:
-    """A 200 px wide ink map: a heavy part over columns 50-149 (narrower than a line's 120 px) and a one-row line at row 10
-    over `line` (start, end). RULING_OVERHANG is 0.1: the line is ruling, however strong, when
-    it reaches 20 px past the part at both ends, i.e. from column 30 or less to 170 or more."""
+def block_and_line(line: tuple[int, int]) -> np.ndarray:
+    """A 200 px wide ink map: a heavy part over columns 50-149 (narrower than a line, 120 px)
+    and a one-row line at row 10 over `line` (start, end). RULING_OVERHANG is 0.1: the line is
+    ruling, however strong, when it reaches 20 px past the part at both ends, i.e. from column
+    30 or less to 170 or more."""
     ink = np.zeros((100, 200), np.float64)
     ink[30:90, 50:150] = 1.0
-    ink[10, line[0] : line[1]] = value
+    ink[10, line[0] : line[1]] = 1.0
     return ink
 
 

@@ -117,6 +117,53 @@ def test_a_digit_in_two_overlapping_strokes_is_one():
     assert boxes[1][0] <= 127 and boxes[1][1] <= 20 and boxes[1][2] >= 183 and boxes[1][3] >= 140
 
 
+def open_frame(side: str, width: int = 40) -> np.ndarray:
+    """A 60-row mask: bars along three sides of a 60 x 40 box, open on `side` ("left" or
+    "right"), 6 px thick; 768 px of ink."""
+    mask = np.zeros((60, width), bool)
+    mask[:6, :40] = mask[54:, :40] = True
+    mask[:, 34:40] |= side == "left"
+    mask[:, :6] |= side == "right"
+    return mask
+
+
+def one_digit(mask: np.ndarray, frame_pixel: tuple[int, int], part_pixel: tuple[int, int]):
+    """`_one_digit` for the part at `part_pixel` against the group of the part at
+    `frame_pixel`, on the parts of `mask` (ink 1 where True)."""
+    from runtime.components import parts
+    from runtime.segment import _one_digit
+
+    p = parts(mask, mask.astype(np.float32))
+    assert len(p) == 2
+    return _one_digit(p, [int(p.labels[frame_pixel]) - 1], int(p.labels[part_pixel]) - 1)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_a_part_inside_a_digit_s_box_up_to_its_edge_is_of_that_digit(turns):
+    """A part within the box of an open digit (a C, a U), reaching the box's edge on the open
+    side, neither stacked nor small: it is inside, on each of the four sides."""
+    mask = open_frame("left")
+    mask[10:50, 0:30] = True  # 1,200 px from the box's left edge, clear of the bars
+    on_frame, on_part = np.zeros_like(mask), np.zeros_like(mask)
+    on_frame[0, 39] = on_part[30, 15] = True
+    turned = [np.rot90(a, turns) for a in (mask, on_frame, on_part)]
+    frame_pixel, part_pixel = (tuple(int(i) for i in np.argwhere(a)[0]) for a in turned[1:])
+    assert one_digit(turned[0], frame_pixel, part_pixel)
+
+
+def test_a_heavy_part_that_leaves_a_digit_s_box_is_not_of_that_digit():
+    """A part over half inside an open digit's columns and within its rows, but running out of
+    its box on the right and as heavy as a digit: a neighbour, not part of it. A light one
+    (under a third of the digit's ink) in the same place is a piece of a stroke."""
+    mask = np.zeros((60, 70), bool)
+    mask[:, :40] = open_frame("right")
+    mask[10:50, 10:60] = True  # 2,000 px, from inside the C to 20 px past it
+    assert not one_digit(mask, (0, 0), (30, 30))
+    mask[10:50, 10:60] = False
+    mask[28:32, 20:60] = True  # 160 px: a piece
+    assert one_digit(mask, (0, 0), (30, 30))
+
+
 def test_short_or_faint_pieces_beside_a_digit_join_it():
     """A stroke half a digit's height or less written just beside a digit (the arm of a 4,
     the bar of a 5 above and apart from its body), or a faint hairline beside it, is part of
