@@ -422,6 +422,69 @@ def test_a_cut_is_kept_only_when_it_reads_better(whole, cut):
     assert len(pieces) == (2 if cut else 1)
 
 
+def flat_pair(width: int) -> np.ndarray:
+    """Two 24-row halves joined by a thin bridge, `width` px across in all, from column 10:
+    framed, a half is over 12 px tall and the pair (48 px or wider) at most 10."""
+    mask = np.zeros((44, width + 20), bool)
+    half = (width - 4) // 2
+    mask[10:34, 10 : 10 + half] = True
+    mask[21:23, 10 + half : 14 + half] = True
+    mask[10:34, 14 + half : 10 + width] = True
+    return mask
+
+
+def sure_halves(whole: float):
+    """A classifier that is sure of anything framed taller than 12 px and `whole` sure of the
+    rest (the flat pair read whole)."""
+
+    def classify(framed):
+        heights = (framed.sum(2) > 0).sum(1)
+        sure = np.where(heights > 12, 0.999, whole)
+        probs = np.repeat(((1 - sure) / 9)[:, None], 10, axis=1)
+        probs[:, 3] = sure
+        return probs
+
+    return classify
+
+
+@pytest.mark.parametrize(
+    "width, whole, pieces",
+    [(48, 0.3, 1), (49, 0.3, 2), (72, 0.8, 1), (72, 0.6, 2)],
+    ids=["one-digit-wide", "a-pixel-wider", "doubt-holds", "doubt-overcome"],
+)
+def test_only_groups_wider_than_a_digit_are_cut_and_narrow_ones_need_a_clear_win(
+    width, whole, pieces
+):
+    """With a typical digit 48 px wide: a group exactly that wide is never cut, however
+    unsure its reading; one pixel wider it may be. A group 1.5 digits wide pays a doubt of
+    0.75 x (2 - 1.5) in log-odds: its halves (sure, 0.999 each) beat a whole read at 0.6
+    (log 0.6 = -0.51) but not one read at 0.8 (-0.22)."""
+    from runtime.segment import Candidate, best_split
+
+    mask = flat_pair(width)
+    candidate = Candidate(mask, (10, 10, 10 + width, 34))
+    found = best_split(candidate, 48, mask.astype(np.float32), sure_halves(whole), (28, 28))
+    assert len(found) == pieces
+
+
+def test_cut_columns_are_the_deepest_dips_a_quarter_digit_apart_a_third_from_the_ends():
+    """Columns of a made-up profile: dips at 40 and 52 (a quarter of a 48 px digit apart,
+    exactly) come first, in that order, then the next deepest far enough from both; a deeper
+    dip 14 px from the right end (under a third of a digit) is never tried."""
+    from runtime.segment import Candidate, cut_columns
+
+    heights = np.full(120, 40)
+    heights[39:42] = 2  # the deepest dips: centres 40 and 52
+    heights[51:54] = 2
+    heights[75:78] = 10
+    heights[105:108] = 0  # deeper, but too near the right end
+    mask = np.arange(40)[:, None] < heights[None, :]
+    ink = mask.astype(np.float32)
+    columns = cut_columns(Candidate(mask, (0, 0, 120, 40)), ink, width=48)
+    assert columns[:3] == [40, 52, 76]
+    assert all(16 <= c <= 120 - 16 for c in columns)
+
+
 def test_paper_surface_follows_the_light_and_drops_the_strokes():
     """Under uneven light (the paper's level rising across the picture) with a bright stroke
     on it, the rolling-ball surface is the light alone: it follows the ramp, stroke removed."""

@@ -220,6 +220,21 @@ def test_specks_are_not_digits(predictor, mnist_test):
     assert predictor.read_number(image).text == text
 
 
+@pytest.mark.parametrize("mark, kept", [(14, False), (15, True)])
+def test_a_mark_under_three_tenths_of_a_digit_s_height_is_a_speck(mark, kept):
+    """A digit's height is the median candidate's, or half the tallest's if more: with one
+    digit 100 px tall and three 30 px tall it is 50, and a lone mark shorter than 15 px is a
+    speck; 15 px is kept (far from every digit, it is not joined to one)."""
+    img = Image.new("L", (420, 160), 245)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([20, 30, 29, 129], fill=10)  # 100 px
+    for x in (80, 140, 200):
+        draw.rectangle([x, 100, x + 9, 129], fill=10)  # 30 px
+    draw.rectangle([350, 100, 359, 99 + mark], fill=10)
+    heights = sorted(c.box[3] - c.box[1] for c in groups_at_full_size(img))
+    assert heights == sorted([100, 30, 30, 30] + ([mark] if kept else []))
+
+
 def test_blank_picture_reads_no_number(predictor):
     """A blank page: empty text, no digits, and the note in JSON."""
     result = predictor.read_number(Image.new("RGB", (300, 120), (240, 238, 230)))
