@@ -50,17 +50,16 @@ ship: $(STAMP)
 	$(BIN)/mnist-train --out exported/digit.pth
 	$(BIN)/mnist-export --checkpoint exported/digit.pth --out exported/digit.onnx --opset 17 --int8 --fp16
 
-# Mutation testing of the runtime and the export's verification; prints the survivors and
-# refreshes tests/mutation_order.json (each function's killers, run first next time: commit it).
+# Mutation testing of the runtime and the export's verification. Prints the score and the
+# survivors not yet reviewed (tests/mutants_reviewed.tsv), and refreshes tests/mutation_order.json
+# (each function's killers, run first next time: commit it).
 mutants: $(STAMP)
 	rm -rf mutants
 	$(BIN)/python -c 'from trainer.data import ensure_mnist; ensure_mnist("data")'
 	OMP_NUM_THREADS=1 $(BIN)/mutmut run --max-children 2
-	$(BIN)/python -m tests.mutation_order mutants/kills.tsv
+	$(BIN)/python -m tests.mutation fold mutants/kills.tsv
 	@$(BIN)/mutmut results --all true > mutants/results.txt
-	@echo "survivors (and mutants no test reaches):"
-	@grep -v ": killed" mutants/results.txt || true
-	@awk -F': ' '{print $$2}' mutants/results.txt | sort | uniq -c
+	@$(BIN)/python -m tests.mutation report mutants/results.txt
 
 clean:
 	rm -rf $(VENV) runs build dist *.egg-info mutants

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import mutation_order
+from tests import mutation
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -21,8 +21,8 @@ KILLS = ROOT / "kills.tsv"
 
 
 def mutant_function() -> str | None:
-    """The function mutmut has mutated in this process, if any (tests/mutation_order.py)."""
-    return mutation_order.mutant_function(os.environ.get("MUTANT_UNDER_TEST", ""))
+    """The function mutmut has mutated in this process, if any (tests/mutation.py)."""
+    return mutation.mutant_function(os.environ.get("MUTANT_UNDER_TEST", ""))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -36,14 +36,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="no CUDA GPU that ONNX Runtime can use"))
     function = mutant_function()
     if function:
-        key = mutation_order.sort_key(mutation_order.load(), function)
+        key = mutation.sort_key(mutation.load(), function)
         items.sort(key=lambda item: key(item.nodeid))
 
 
 def pytest_runtest_logreport(report):
     """Under mutmut, the test that killed the mutant (mutmut stops at the first failure)."""
     if report.failed and mutant_function():
-        mutation_order.record(KILLS, os.environ["MUTANT_UNDER_TEST"], report.nodeid)
+        mutation.record(KILLS, os.environ["MUTANT_UNDER_TEST"], report.nodeid)
 
 
 def cuda_runs() -> bool:

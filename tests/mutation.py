@@ -1,4 +1,4 @@
-"""Which tests a mutant runs first: those that killed its function's mutants in the last run.
+"""Mutation testing's bookkeeping: which tests a mutant runs first, and the reviewed survivors.
 
 mutmut runs every test that covers the mutated function, in no useful order, and stops at the
 first failure (`-x`). Most mutants are killed by one or two of the dozens of tests that cover
@@ -9,7 +9,13 @@ mutant's first failing test to `mutants/kills.tsv`; `make mutants` then folds th
 not know keep mutmut's order, after the known ones: the history changes the order, never the
 set of tests, so a stale history costs time, not verdicts.
 
-    python -m tests.mutation_order mutants/kills.tsv   # fold a run's kills into the history
+It also holds the review of the survivors: `tests/mutants_reviewed.tsv` names each reviewed
+survivor, its kind (equivalent, gpu, wheels, unobservable, tuning, wording, gap) and why. The
+report prints the counts, the score over all mutants and over the non-equivalent ones, and the
+survivors nobody has reviewed yet: those are what a run is for.
+
+    python -m tests.mutation fold mutants/kills.tsv       # fold a run's kills into the history
+    python -m tests.mutation report mutants/results.txt   # `mutmut results --all true`, reviewed
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 HISTORY = Path(__file__).with_name("mutation_order.json")
+REVIEWED = Path(__file__).with_name("mutants_reviewed.tsv")
+KINDS = ("equivalent", "gpu", "wheels", "unobservable", "tuning", "wording", "gap")
+CAUGHT = {"killed", "timeout", "suspicious"}  # mutmut's verdicts where a test run failed
 MARK = "__mutmut_"
 
 
@@ -71,8 +80,58 @@ def fold(kills: Path, history: dict[str, dict[str, int]]) -> dict[str, dict[str,
     return dict(sorted(merged.items()))
 
 
+def reviewed(path: Path = REVIEWED) -> dict[str, tuple[str, str]]:
+    """The reviewed survivors: {mutant: (kind, why)}."""
+    out = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        if line.strip() and not line.startswith("#"):
+            name, kind, why = line.split("\t")
+            if kind not in KINDS:
+                raise ValueError(f"{path.name}: {name}: unknown kind {kind!r}")
+            out[name] = (kind, why)
+    return out
+
+
+def verdicts(results: Path) -> dict[str, str]:
+    """`mutmut results --all true` as {mutant: status}; a crash's exit code is kept out of
+    its status ("suspicious(-6)" is "suspicious")."""
+    out = {}
+    for line in results.read_text().splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep:
+            out[name] = status.split("(")[0]
+    return out
+
+
+def report(results: Path, review: dict[str, tuple[str, str]]) -> list[str]:
+    """The run's counts and score, the reviewed survivors by kind, and the unreviewed ones."""
+    status = verdicts(results)
+    counts = Counter(status.values())
+    left = sorted(n for n, s in status.items() if s not in CAUGHT)
+    kinds = Counter(review[n][0] for n in left if n in review)
+    new = [n for n in left if n not in review]
+    caught = sum(counts[s] for s in CAUGHT)
+    lines = [", ".join(f"{s} {counts[s]}" for s in sorted(counts)) + f" of {len(status)}"]
+    lines.append(f"score: {caught} / {len(status)} = {caught / max(1, len(status)):.1%} caught")
+    real = len(status) - kinds["equivalent"]
+    lines.append(f"over the non-equivalent: {caught} / {real} = {caught / max(1, real):.1%}")
+    lines.append("reviewed survivors: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+    lines.append(
+        f"not reviewed ({len(new)}): run `mutmut show NAME`, then add it to {REVIEWED.name}"
+    )
+    lines += [f"  {n}: {status[n]}" for n in new]
+    return lines
+
+
 def main(argv: list[str]) -> int:
-    kills = Path(argv[0]) if argv else Path("mutants/kills.tsv")
+    command, path = (argv + ["", ""])[:2]
+    if command == "report":
+        print("\n".join(report(Path(path or "mutants/results.txt"), reviewed())))
+        return 0
+    if command != "fold":
+        print(__doc__)
+        return 2
+    kills = Path(path or "mutants/kills.tsv")
     if not kills.exists():
         print(f"no kills recorded ({kills} is missing); {HISTORY.name} unchanged")
         return 0
