@@ -164,6 +164,21 @@ def test_a_heavy_part_that_leaves_a_digit_s_box_is_not_of_that_digit():
     assert one_digit(mask, (0, 0), (30, 30))
 
 
+def test_parts_one_above_the_other_are_one_digit_and_diagonal_neighbours_are_two():
+    """Stacked: parts sharing over half the narrower one's columns and under half the shorter
+    one's rows are one digit, however heavy each is. Diagonal neighbours sharing only a few
+    columns are two."""
+    stacked = np.zeros((60, 45), bool)
+    stacked[0:30, 0:20] = True  # 30 rows, columns 0-19
+    stacked[26:31, 30:40] = True  # the lower part reaches up beside the upper one (4 rows)
+    stacked[31:60, 0:40] = True
+    assert one_digit(stacked, (29, 19), (59, 0)) and one_digit(stacked, (59, 0), (29, 19))
+    diagonal = np.zeros((60, 45), bool)
+    diagonal[0:20, 0:20] = True
+    diagonal[30:50, 18:40] = True  # shares columns 18-19 only
+    assert not one_digit(diagonal, (0, 0), (49, 39))
+
+
 def test_short_or_faint_pieces_beside_a_digit_join_it():
     """A stroke half a digit's height or less written just beside a digit (the arm of a 4,
     the bar of a 5 above and apart from its body), or a faint hairline beside it, is part of
