@@ -241,6 +241,19 @@ def test_a_line_exactly_as_strong_as_the_threshold_stays_unless_it_runs_past():
     assert remove_ruling(ink)[10].max() == 0.0
 
 
+def test_a_line_on_the_second_row_takes_the_fainter_of_both_rows_beside_it():
+    """Erasing a line on row 1, each column takes the fainter of rows 0 and 2: a stroke that
+    crosses the line stays whole, one that starts just below it does not climb into it."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[30:90, 45:155] = 1.0
+    ink[1, :] = 0.4
+    ink[0:20, 20:24] = 1.0  # crosses the line
+    ink[2:20, 170:174] = 1.0  # starts below it
+    out = remove_ruling(ink)
+    assert out[1, 20:24].min() == 1.0 and out[1, 170:174].max() == 0.0
+    assert out[1, :20].max() == 0.0
+
+
 def test_bar_of_a_tight_seven_stays():
     """In a tight crop the 7's bar spans the picture, as ruling does; it is kept."""
     img = Image.new("L", (90, 120), 250)

@@ -189,6 +189,12 @@ def field_model(
     return str(path)
 
 
+def test_any_positive_field_is_accepted(tmp_path):
+    """input_size is checked for two positive sides, no more: a 10 x 1 field loads."""
+    path = field_model(tmp_path, (10, 1), {"input_size": "10,1"})
+    assert Predictor(path, provider="cpu").info.input_size == (10, 1)
+
+
 @pytest.mark.parametrize("field", [(32, 32), (32, 24)], ids=["32x32", "32x24"])
 def test_field_size_is_read_from_the_metadata(tmp_path, field):
     """A model that declares a 32x32 (or 32 high, 24 wide) field gets inputs of that size, in
