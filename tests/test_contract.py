@@ -319,14 +319,21 @@ def test_a_reading_process_prepares_as_the_main_one(tmp_path, capsys):
 
 
 def test_a_library_warning_outside_any_image_is_one_plain_line(capsys):
-    """A Pillow warning raised while no image is being read (at start-up, say) is still one
-    `warning:` line, with no image named."""
+    """A Pillow warning raised while no image is being read (at start-up, say, or in a thread
+    that has read none) is still one `warning:` line, with no image named."""
+    import threading
     import warnings
 
     from runtime import predict
     from runtime.errors import warnings_on_one_line
 
+    def warn():
+        warnings.warn_explicit("a library notice", UserWarning, "Image.py", 1, module="PIL.Image")
+
     with warnings.catch_warnings():
         warnings_on_one_line(predict.current_image)
-        warnings.warn_explicit("a library notice", UserWarning, "Image.py", 1, module="PIL.Image")
-    assert capsys.readouterr().err == "warning: a library notice\n"
+        warn()
+        fresh = threading.Thread(target=warn)  # no image was ever read in this thread
+        fresh.start()
+        fresh.join()
+    assert capsys.readouterr().err == "warning: a library notice\n" * 2

@@ -179,6 +179,20 @@ def test_parts_one_above_the_other_are_one_digit_and_diagonal_neighbours_are_two
     assert not one_digit(diagonal, (0, 0), (49, 39))
 
 
+def test_parts_are_grouped_largest_first_whatever_their_place():
+    """A tall stroke inside a U whose right arm is taller than its left: the stroke comes
+    first in reading order (its top row is the U's, left of the right arm), but the U, with
+    more ink, is grouped first and takes it in: one digit, not two."""
+    img = Image.new("L", (200, 200), 245)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([40, 60, 51, 159], fill=10)  # left arm, from row 60
+    draw.rectangle([130, 30, 141, 159], fill=10)  # right arm, from row 30
+    draw.rectangle([40, 148, 141, 159], fill=10)  # bottom bar
+    draw.rectangle([84, 30, 95, 120], fill=10)  # the stroke inside, from row 30
+    found = groups_at_full_size(img)
+    assert [c.box for c in found] == [(40, 30, 142, 160)]
+
+
 def test_short_or_faint_pieces_beside_a_digit_join_it():
     """A stroke half a digit's height or less written just beside a digit (the arm of a 4,
     the bar of a 5 above and apart from its body), or a faint hairline beside it, is part of
