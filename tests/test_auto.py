@@ -409,32 +409,6 @@ def test_cut_columns_find_the_thin_joint():
     assert split(candidate, [10]) == []  # an empty side is no cut
 
 
-@pytest.mark.parametrize("whole, cut", [(0.3, True), (0.999, False)])
-def test_a_cut_is_kept_only_when_it_reads_better(whole, cut):
-    """A wide group is cut when its halves read more confidently than the whole (by the
-    margin for its width), and left whole otherwise."""
-    from runtime.segment import Candidate, best_split
-
-    mask = np.zeros((60, 140), bool)
-    mask[10:50, 10:60] = True
-    mask[28:32, 60:75] = True
-    mask[10:50, 75:130] = True
-
-    def classify(framed):  # a half (as tall as wide) is a sure digit; the flat whole, `whole`
-        n = len(framed)
-        probs = np.full((n, 10), 0.0)
-        heights = [(f.sum(1) > 0).sum() for f in framed]
-        for i, h in enumerate(heights):
-            sure = 0.999 if h > 12 else whole
-            probs[i] = (1 - sure) / 9
-            probs[i, 3] = sure
-        return probs
-
-    pieces = best_split(Candidate(mask, (10, 10, 130, 50)), 48, mask.astype(np.float32),
-                        classify, (28, 28))  # fmt: skip
-    assert len(pieces) == (2 if cut else 1)
-
-
 def flat_pair(width: int) -> np.ndarray:
     """Two 24-row halves joined by a thin bridge, `width` px across in all, from column 10:
     framed, a half is over 12 px tall and the pair (48 px or wider) at most 10."""
@@ -447,8 +421,8 @@ def flat_pair(width: int) -> np.ndarray:
 
 
 def sure_halves(whole: float):
-    """A classifier that is sure of anything framed taller than 12 px and `whole` sure of the
-    rest (the flat pair read whole)."""
+    """A classifier that is sure of anything framed taller than 12 px (a half, as tall as it
+    is wide) and `whole` sure of the rest (a flat pair read whole)."""
 
     def classify(framed):
         heights = (framed.sum(2) > 0).sum(1)
@@ -458,6 +432,21 @@ def sure_halves(whole: float):
         return probs
 
     return classify
+
+
+@pytest.mark.parametrize("whole, cut", [(0.3, True), (0.999, False)])
+def test_a_cut_is_kept_only_when_it_reads_better(whole, cut):
+    """A wide group is cut when its halves read more confidently than the whole (by the
+    margin for its width), and left whole otherwise."""
+    from runtime.segment import Candidate, best_split
+
+    mask = np.zeros((60, 140), bool)
+    mask[10:50, 10:60] = True
+    mask[28:32, 60:75] = True
+    mask[10:50, 75:130] = True
+    pieces = best_split(Candidate(mask, (10, 10, 130, 50)), 48, mask.astype(np.float32),
+                        sure_halves(whole), (28, 28))  # fmt: skip
+    assert len(pieces) == (2 if cut else 1)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from runtime import Predictor
 from runtime.cli import app
+from runtime.components import parts
 from runtime.preprocess import read_page
-from runtime.segment import groups
+from runtime.segment import _one_digit, groups
 from tests.conftest import SAMPLES, run_cli
 
 runner = CliRunner()
@@ -130,9 +131,6 @@ def open_frame(side: str, width: int = 40) -> np.ndarray:
 def one_digit(mask: np.ndarray, frame_pixel: tuple[int, int], part_pixel: tuple[int, int]):
     """`_one_digit` for the part at `part_pixel` against the group of the part at
     `frame_pixel`, on the parts of `mask` (ink 1 where True)."""
-    from runtime.components import parts
-    from runtime.segment import _one_digit
-
     p = parts(mask, mask.astype(np.float32))
     assert len(p) == 2
     return _one_digit(p, [int(p.labels[frame_pixel]) - 1], int(p.labels[part_pixel]) - 1)
