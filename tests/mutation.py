@@ -126,7 +126,12 @@ def report(results: Path, review: dict[str, tuple[str, str]]) -> list[str]:
 def main(argv: list[str]) -> int:
     command, path = (argv + ["", ""])[:2]
     if command == "report":
-        print("\n".join(report(Path(path or "mutants/results.txt"), reviewed())))
+        results = Path(path or "mutants/results.txt")
+        try:
+            print("\n".join(report(results, reviewed())))
+        except (OSError, ValueError) as exc:  # no run yet, or a malformed review line
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     if command != "fold":
         print(__doc__)

@@ -76,3 +76,23 @@ def test_the_committed_review_names_a_kind_and_a_reason_for_each_survivor(tmp_pa
     bad.write_text("m.x_f__mutmut_1\tfine\tno such kind\n")
     with pytest.raises(ValueError, match="unknown kind 'fine'"):
         mutation.reviewed(bad)
+
+
+def test_report_without_a_run_is_one_error_line(tmp_path):
+    """`python -m tests.mutation report` before any run: one `error:` line, exit 1."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    def report(*args):
+        return subprocess.run([sys.executable, "-m", "tests.mutation", "report", *args],
+                              capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+
+    missing = report(str(tmp_path / "results.txt"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert missing.stderr.startswith("error: ") and missing.stderr.count("\n") == 1
+    assert "results.txt" in missing.stderr
+    results = tmp_path / "results.txt"
+    results.write_text("    m.x_f__mutmut_1: survived\n")
+    assert "not reviewed (1)" in report(str(results)).stdout
