@@ -20,6 +20,9 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
 Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
 development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
 the preprocessing was written.
+
+Development sets (benchmarks/ablation.py) come from the same generators fed with MNIST training
+digits a development model never trained on, and from optdigits rows the bench never reads.
 """
 
 from __future__ import annotations
@@ -355,10 +358,17 @@ def optdigits(cache: Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, :64].reshape(-1, 8, 8) / 16.0, table[:, 64].astype(int)
 
 
-def optdigits_set(cache: Path) -> Callable:
+OPTDIGITS_BENCH = 1000  # the bench's rows are the first ones; the rest are for development
+
+
+def optdigits_set(cache: Path, part: str = "bench") -> Callable:
+    """Optdigits images: `bench` from the rows before OPTDIGITS_BENCH, `dev` from those after,
+    so that choices made on the development part never see the bench's writing."""
+
     def make(images, labels, rng, count) -> Iterator[Sample]:
         grids, truth = optdigits(cache)
-        for i in range(min(count, len(grids))):
+        rows = range(OPTDIGITS_BENCH) if part == "bench" else range(OPTDIGITS_BENCH, len(grids))
+        for i in rows[:count]:
             data, kind = upscale_grid(grids[i], rng, "8px")
             yield Sample(data, ".png", int(truth[i]), kind)
 
@@ -436,7 +446,7 @@ def font_set(groups: dict[str, list[str]], part: str) -> Callable:
     return make
 
 
-def generators(cache: Path, fonts: str = "dev") -> dict[str, Callable]:
+def generators(cache: Path, fonts: str = "dev", part: str = "bench") -> dict[str, Callable]:
     return {
         "mnist": mnist_set,
         "photo": photo_set,
@@ -445,14 +455,23 @@ def generators(cache: Path, fonts: str = "dev") -> dict[str, Callable]:
         "fonts": font_set(TYPESET_FONTS, fonts),
         "handfonts": font_set(HANDWRITING_FONTS, fonts),
         "lowres": lowres_set,
-        "optdigits": optdigits_set(cache),
+        "optdigits": optdigits_set(cache, part),
     }
 
 
 def write_set(
-    category: str, folder: Path, images, labels, count: int, seed: int, cache: Path, fonts="dev"
+    category: str,
+    folder: Path,
+    images,
+    labels,
+    count: int,
+    seed: int,
+    cache: Path,
+    fonts="dev",
+    part: str = "bench",
 ) -> list[tuple[Path, int, str]]:
-    """Write one category's images into `folder` (reused when already complete)."""
+    """Write one category's images into `folder` (reused when already complete); `part` is
+    optdigits' (bench or dev), the other categories take their digits from `images`."""
     manifest = folder / "manifest.tsv"
     if manifest.is_file():
         rows = [line.split("\t") for line in manifest.read_text().splitlines()]
@@ -460,7 +479,7 @@ def write_set(
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, CATEGORIES.index(category)])
     out = []
-    make = generators(cache, fonts)[category]
+    make = generators(cache, fonts, part)[category]
     for n, sample in enumerate(make(images, labels, rng, count)):
         path = folder / f"{n:05d}_label{sample.label}{sample.suffix}"
         path.write_bytes(sample.data)

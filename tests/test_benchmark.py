@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from tests.conftest import ROOT
 
@@ -64,3 +65,46 @@ def test_whole_number_bench_reports_the_model_s_ceiling(tmp_path, mnist_dir):
     manifest.write_text("".join("\t".join(line.split("\t")[:4]) + "\n" for line in lines))
     assert bench()[1] == rows  # the old manifest is replaced by the same set, indices and all
     assert manifest.read_text().splitlines() == lines
+
+
+def _optdigits_cache(folder, rows: int):
+    """A stand-in for scikit-learn's digits.csv.gz: row i is an 8x8 grid whose label is i % 10."""
+    import gzip
+
+    import numpy as np
+
+    grid = np.zeros((rows, 64), int)
+    grid[:, 27:29] = 16  # a stroke, so that the image is not blank
+    table = np.column_stack([grid, np.arange(rows) % 10])
+    text = "\n".join(",".join(str(v) for v in row) for row in table)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "digits.csv.gz").write_bytes(gzip.compress(text.encode()))
+
+
+def test_development_sets_never_read_the_bench_s_optdigits(tmp_path):
+    import numpy as np
+
+    from benchmarks.imagesets import OPTDIGITS_BENCH, write_set
+
+    cache = tmp_path / "cache"
+    _optdigits_cache(cache, OPTDIGITS_BENCH + 7)
+    bench = write_set("optdigits", tmp_path / "bench", None, None, 5000, 1, cache)
+    dev = write_set("optdigits", tmp_path / "dev", None, None, 5000, 1, cache, part="dev")
+    assert len(bench) == OPTDIGITS_BENCH  # however many are asked for
+    assert len(dev) == 7
+    labels = [label for _, label, _ in bench] + [label for _, label, _ in dev]
+    assert labels == [i % 10 for i in range(OPTDIGITS_BENCH + 7)]  # each row once, in order
+    assert np.asarray(Image.open(dev[0][0])).max() > 0
+
+
+def test_development_digits_are_training_digits_the_run_never_saw(mnist_dir):
+    import numpy as np
+
+    from benchmarks.ablation import TRAIN_ON, development_digits
+    from trainer.data import SPLITS, read_idx
+
+    raw = mnist_dir / "MNIST" / "raw"
+    images, labels = development_digits(raw)
+    train = read_idx(raw / SPLITS["train"].images)
+    assert len(images) == len(labels) == len(train) - TRAIN_ON > 0
+    assert np.array_equal(images, train[TRAIN_ON:])  # limit=TRAIN_ON trains on train[:TRAIN_ON]
