@@ -5,8 +5,9 @@ then its parts are grouped into digits:
 
 1. parts that overlap in x and lie one above the other, or one inside the other, belong to one
    digit (the bar of a 5 above its body, a 4 drawn in two strokes, a broken stroke);
-2. marks too small to be a digit beside the others (dots, specks) are dropped, and a piece
-   (half a digit's height or less, or a tenth of its ink) just beside a digit joins it;
+2. marks too small to be a digit beside the others (dots, specks, a dash) are dropped, but a
+   flat bar over or under a digit joins it (a 5's bar written apart), and a piece (half a
+   digit's height or less, or a tenth of its ink) just beside a digit joins it;
 3. a group much wider than a digit is touching digits: it is cut at columns of least ink, each
    side is read, and the cut the model finds most confident is kept;
 4. the digits are ordered by their centres from left to right (one line of digits: a slight
@@ -89,8 +90,29 @@ def groups(page: Page) -> list[Candidate]:
         return []
     median = float(np.median([c.height for c in candidates]))
     typical = max(median, 0.5 * max(c.height for c in candidates))  # a digit's height
-    kept = [c for c in candidates if c.height >= SPECK * typical]
-    return _join_pieces(kept, page.ink, PIECE * typical)
+    mark = SPECK * typical
+    kept = [c for c in candidates if c.height >= mark]
+    bars = [c for c in candidates if c.height < mark <= c.width]
+    return _join_pieces(_join_bars(kept, bars), page.ink, PIECE * typical)
+
+
+def _join_bars(digits: list[Candidate], bars: list[Candidate]) -> list[Candidate]:
+    """A bar (a flat stroke, too short to be a digit but as wide as one's mark) that lies over
+    or under a digit, sharing some of its columns, is that digit's: the bar of a 5 written
+    apart, a 7's crossbar. It joins the digit it shares most columns with; a bar beside the
+    digits (a dash between them) or far above or below them is dropped, as a speck is."""
+    out = list(digits)
+    for bar in bars:
+        near = []
+        for i, digit in enumerate(digits):
+            across = min(bar.box[2], digit.box[2]) - max(bar.box[0], digit.box[0])
+            down = _gap(bar, digit)[1]
+            if across > 0 and down <= 0.25 * digit.height:
+                near.append((across, i))
+        if near:
+            i = max(near)[1]
+            out[i] = _joined(out[i], bar)
+    return out
 
 
 def _join_pieces(candidates: list[Candidate], ink: np.ndarray, short: float) -> list[Candidate]:

@@ -240,6 +240,25 @@ def test_five_with_a_detached_bar_is_one_digit(predictor):
     assert y0 <= 40 and x1 >= 138
 
 
+def test_a_flat_bar_over_a_digit_joins_it_and_a_dash_between_digits_does_not():
+    """A bar too flat to be a digit (under three tenths of a digit's height) but as wide as a
+    digit's mark, lying over a digit and sharing under half its columns (a 5's bar written
+    apart and to the right), is that digit's. A dash between two digits, sharing no columns
+    with either, and a bar further above a digit than a quarter of its height are dropped."""
+    img = Image.new("L", (340, 130), 245)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([30, 30, 80, 110], outline=10, width=8)
+    draw.rectangle([60, 14, 110, 21], fill=10)  # the bar: 8 rows tall, 8 rows above the ring
+    draw.ellipse([150, 30, 200, 110], outline=10, width=8)
+    draw.rectangle([212, 66, 248, 72], fill=10)  # a dash
+    draw.ellipse([260, 30, 310, 110], outline=10, width=8)
+    draw.rectangle([292, 1, 337, 5], fill=10)  # 25 rows above the ring: too far
+    found = sorted(groups_at_full_size(img), key=lambda c: c.box)
+    assert [c.box for c in found] == [(30, 14, 111, 111), (150, 30, 201, 111),
+                                      (260, 30, 311, 111)]  # fmt: skip
+    assert found[0].mask[17, 100] and not found[1].mask[69, 230]
+
+
 def test_specks_are_not_digits(predictor, mnist_test):
     """Dots around a number do not become digits."""
     specks = [(8, 8), (10, 200), (100, 15), (95, 260), (12, 120)]
