@@ -264,9 +264,12 @@ def ruled_paper(h: int, w: int, height: float, rng: np.random.Generator):
     return rgb, kind
 
 
-def photograph(rgb: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[Image.Image, str]:
+def photograph(
+    rgb: np.ndarray, rng: np.random.Generator, kind: str, clear: tuple[int, int] | None = None
+) -> tuple[Image.Image, str]:
     """A page as a phone sees it: uneven light, sometimes a soft shadow or the page's edge with
-    the desk beyond it, sensor noise."""
+    the desk beyond it, sensor noise. `clear`: the columns free of writing at the left and the
+    right; the page's edge stays within them (a photo of a number shows all of it)."""
     h, w = rgb.shape[:2]
     rgb = rgb * light_gradient(h, w, rng, rng.uniform(0.0, 0.35))[:, :, None]
     if rng.random() < 0.2:  # a soft shadow over part of the page
@@ -281,7 +284,10 @@ def photograph(rgb: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[Im
     if rng.random() < 0.15:  # the page's edge, with the desk beyond it
         edge = int(rng.uniform(0.03, 0.12) * w)
         desk = np.array(rng.choice([[60, 45, 35], [90, 90, 95], [140, 110, 80]]))
-        if rng.random() < 0.5:
+        left = rng.random() < 0.5
+        if clear is not None:
+            edge = min(edge, max(0, clear[0 if left else 1] - 2))
+        if left:
             rgb[:, :edge] = desk
         else:
             rgb[:, w - edge :] = desk

@@ -31,6 +31,7 @@ from benchmarks.imagesets import PENS, crop_to_ink, encode, photograph, ruled_pa
 from runtime import Predictor  # noqa: E402
 from trainer.data import SPLITS, default_data_dir, ensure_mnist, read_idx  # noqa: E402
 
+GENERATOR = "v2"  # v2: the page's edge no longer covers digits; cached sets are per version
 GAPS = {
     "wide": (0.35, 0.7),
     "normal": (0.12, 0.35),
@@ -79,7 +80,10 @@ def write_number(
             "plain",
         )
     pen = np.array(PENS[int(rng.integers(len(PENS)))]) + rng.integers(-15, 16, 3)
-    image, _ = photograph(rgb * (1 - alpha[:, :, None]) + pen * alpha[:, :, None], rng, ruling)
+    inked = np.flatnonzero(alpha.max(0) > 0)
+    clear = (int(inked[0]), canvas_w - 1 - int(inked[-1]))
+    page = rgb * (1 - alpha[:, :, None]) + pen * alpha[:, :, None]
+    image, _ = photograph(page, rng, ruling, clear)
     text = "".join(str(labels[i]) for i in picks)
     digits = [int(i) for i in picks]
     if rng.random() < 0.5:
@@ -162,7 +166,7 @@ def main(argv=None) -> int:
 
     raw = ensure_mnist(default_data_dir(), log=lambda _: None)
     images, labels = read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
-    folder = args.work / f"numbers-seed{args.seed}-{args.count}"
+    folder = args.work / f"numbers-{GENERATOR}-seed{args.seed}-{args.count}"
     numbers = write_set(folder, images, labels, args.count, args.seed)
     predictor = Predictor(args.model, provider="cpu")
     t0 = time.perf_counter()

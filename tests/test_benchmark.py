@@ -55,7 +55,7 @@ def test_whole_number_bench_reports_the_model_s_ceiling(tmp_path, mnist_dir):
 
     stdout, rows = bench()
     assert "| ceiling: the model reads every digit from its MNIST image |" in stdout
-    manifest = tmp_path / "numbers-seed5-12" / "manifest.tsv"
+    manifest = tmp_path / "numbers-v2-seed5-12" / "manifest.tsv"
     lines = manifest.read_text().splitlines()
     assert len(lines) == 12 and len(rows) == 12
     for line, row in zip(lines, rows, strict=True):
@@ -108,3 +108,28 @@ def test_development_digits_are_training_digits_the_run_never_saw(mnist_dir):
     train = read_idx(raw / SPLITS["train"].images)
     assert len(images) == len(labels) == len(train) - TRAIN_ON > 0
     assert np.array_equal(images, train[TRAIN_ON:])  # limit=TRAIN_ON trains on train[:TRAIN_ON]
+
+
+def test_the_page_s_edge_stays_off_the_writing():
+    """Photographed with `clear` columns free of writing on each side, the desk beyond the
+    page's edge covers none of the writing, whichever side it falls on; without `clear` it may
+    (the single-digit sets keep their images)."""
+    import numpy as np
+
+    from benchmarks.imagesets import photograph
+
+    page = np.full((40, 200, 3), 240.0)
+    page[:, 12:188] = 20.0  # writing from column 12 to 187
+    sides, covered = set(), 0
+    for seed in range(400):
+        _, kind = photograph(page.copy(), np.random.default_rng(seed), "plain")
+        if "+edge" not in kind:
+            continue
+        image, _ = photograph(page.copy(), np.random.default_rng(seed), "plain", (12, 12))
+        grey = np.asarray(image.convert("L"), float)
+        assert grey[:, 12:188].mean(0).max() < 40, seed  # the writing, not the desk
+        unclipped, _ = photograph(page.copy(), np.random.default_rng(seed), "plain")
+        columns = np.asarray(unclipped.convert("L"), float)[:, 12:188].mean(0)
+        covered += columns.max() > 40
+        sides.add("left" if grey[:, :10].mean() < grey[:, 190:].mean() - 20 else "right")
+    assert sides == {"left", "right"} and covered > 0
