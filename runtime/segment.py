@@ -5,9 +5,9 @@ then its parts are grouped into digits:
 
 1. parts that overlap in x and lie one above the other, or one inside the other, belong to one
    digit (the bar of a 5 above its body, a 4 drawn in two strokes, a broken stroke);
-2. marks too small to be a digit beside the others (dots, specks, a dash) are dropped, but a
-   flat bar over or under a digit joins it (a 5's bar written apart), and a piece (half a
-   digit's height or less, or a tenth of its ink) just beside a digit joins it;
+2. marks too small to be a digit beside the others (dots, specks, a dash, a colon's two dots)
+   are dropped, but a flat bar over or under a digit joins it (a 5's bar written apart), and
+   a piece (half a digit's height or less, or a tenth of its ink) just beside a digit joins it;
 3. a group much wider than a digit is touching digits: it is cut at columns of least ink, each
    side is read, and the cut the model finds most confident is kept;
 4. the digits are ordered by their centres from left to right (one line of digits: a slight
@@ -91,7 +91,9 @@ def groups(page: Page) -> list[Candidate]:
     median = float(np.median([c.height for c in candidates]))
     typical = max(median, 0.5 * max(c.height for c in candidates))  # a digit's height
     mark = SPECK * typical
-    kept = [c for c in candidates if c.height >= mark]
+    # a group of specks is a mark however far they spread (a colon, dots beside a digit)
+    specks = [max(max(p.height[k], p.width[k]) for k in group) < mark for group in merged]
+    kept = [c for c, s in zip(candidates, specks, strict=True) if c.height >= mark and not s]
     bars = [c for c in candidates if c.height < mark <= c.width]
     return _join_pieces(_join_bars(kept, bars), page.ink, PIECE * typical)
 

@@ -259,6 +259,19 @@ def test_a_flat_bar_over_a_digit_joins_it_and_a_dash_between_digits_does_not():
     assert found[0].mask[17, 100] and not any(c.mask[69, 115] for c in found)
 
 
+def test_a_colon_between_digits_is_not_a_digit(predictor, mnist_test):
+    """The two dots of a colon (a time, 72:10) lie one above the other and are grouped as one
+    mark as tall as a digit's middle; each dot is a speck, so the mark is not a digit."""
+    image, text = write(mnist_test, CLEAR[:4], gap=30)
+    pixels = np.asarray(image).copy()
+    inked = np.flatnonzero((pixels < 150).any(0))
+    runs = np.split(inked, np.flatnonzero(np.diff(inked) > 1) + 1)
+    middle = (runs[1][-1] + runs[2][0]) // 2  # between the second digit and the third
+    for y in (45, 72):
+        pixels[y : y + 7, middle - 3 : middle + 4] = 20
+    assert predictor.read_number(Image.fromarray(pixels)).text == text
+
+
 def test_specks_are_not_digits(predictor, mnist_test):
     """Dots around a number do not become digits."""
     specks = [(8, 8), (10, 200), (100, 15), (95, 260), (12, 120)]
