@@ -88,8 +88,10 @@ def groups(page: Page) -> list[Candidate]:
     candidates = [_candidate(page, group) for group in merged]
     if not candidates:
         return []
-    median = float(np.median([c.height for c in candidates]))
-    typical = max(median, 0.5 * max(c.height for c in candidates))  # a digit's height
+    # a digit's height: the median of the candidates at least half as tall as the tallest, so
+    # that the pieces of a broken digit and the specks around it do not lower it
+    tallest = max(c.height for c in candidates)
+    typical = float(np.median([c.height for c in candidates if c.height >= 0.5 * tallest]))
     mark = SPECK * typical
     # a group of specks is a mark however far they spread (a colon, dots beside a digit)
     specks = [max(max(p.height[k], p.width[k]) for k in group) < mark for group in merged]

@@ -200,7 +200,7 @@ def test_short_or_faint_pieces_beside_a_digit_join_it():
     draw = ImageDraw.Draw(img)
     draw.line([(23, 40), (23, 99)], fill=10)  # a hairline 6 px left of the first ring
     draw.ellipse([30, 30, 80, 110], outline=10, width=8)
-    draw.rectangle([100, 14, 114, 33], fill=10)  # a bar above and left of the second ring
+    draw.rectangle([100, 14, 114, 39], fill=10)  # a stroke above and left of the second ring
     draw.ellipse([120, 30, 170, 110], outline=10, width=8)
     draw.rectangle([175, 40, 181, 68], fill=10)  # a stroke 5 px right of it
     draw.rectangle([200, 30, 207, 110], fill=10)  # a 1, 19 px from that stroke
@@ -279,19 +279,32 @@ def test_specks_are_not_digits(predictor, mnist_test):
     assert predictor.read_number(image).text == text
 
 
-@pytest.mark.parametrize("mark, kept", [(14, False), (15, True)])
+@pytest.mark.parametrize("mark, kept", [(17, False), (18, True)])
 def test_a_mark_under_three_tenths_of_a_digit_s_height_is_a_speck(mark, kept):
-    """A digit's height is the median candidate's, or half the tallest's if more: with one
-    digit 100 px tall and three 30 px tall it is 50, and a lone mark shorter than 15 px is a
-    speck; 15 px is kept (far from every digit, it is not joined to one)."""
+    """A digit's height is the median of the candidates at least half as tall as the tallest:
+    with one digit 100 px tall and three 60 px tall it is 60, and a lone mark shorter than 18 px
+    is a speck; 18 px is kept (far from every digit, it is not joined to one)."""
     img = Image.new("L", (420, 160), 245)
     draw = ImageDraw.Draw(img)
     draw.rectangle([20, 30, 29, 129], fill=10)  # 100 px
     for x in (80, 140, 200):
-        draw.rectangle([x, 100, x + 9, 129], fill=10)  # 30 px
+        draw.rectangle([x, 70, x + 9, 129], fill=10)  # 60 px
     draw.rectangle([350, 100, 359, 99 + mark], fill=10)
     heights = sorted(c.box[3] - c.box[1] for c in groups_at_full_size(img))
-    assert heights == sorted([100, 30, 30, 30] + ([mark] if kept else []))
+    assert heights == sorted([100, 60, 60, 60] + ([mark] if kept else []))
+
+
+def test_short_marks_do_not_lower_a_digit_s_height():
+    """Two digits 80 px tall and four marks 20 px tall and 12 wide, far from them: a digit is
+    80 px, not the median of all six (20), so the marks are specks, not digits."""
+    img = Image.new("L", (520, 160), 245)
+    draw = ImageDraw.Draw(img)
+    for x in (20, 100):
+        draw.rectangle([x, 40, x + 9, 119], fill=10)  # 80 px
+    for x in (240, 300, 360, 420):
+        draw.rectangle([x, 100, x + 11, 119], fill=10)  # 20 px
+    heights = sorted(c.box[3] - c.box[1] for c in groups_at_full_size(img))
+    assert heights == [80, 80]
 
 
 def test_blank_picture_reads_no_number(predictor):
