@@ -124,7 +124,8 @@ def _join_pieces(candidates: list[Candidate], ink: np.ndarray, short: float) -> 
     typical candidate as tall) near a digit (its box within a quarter of the digit's height of the
     digit's box) is a stroke of that digit written apart: the bar of a 5 beside or above its
     body, the arm of a 4, a broken loop. It joins its nearest such digit; a piece with no
-    digit near it stays."""
+    digit near it joins a piece near it that stayed apart (the two halves of a broken 1), or
+    stays."""
     mass = [float(ink[c.mask].sum()) for c in candidates]
     tall = [m for c, m in zip(candidates, mass, strict=True) if c.height >= short]
     light = LIGHT * float(np.median(tall)) if tall else 0.0
@@ -132,11 +133,14 @@ def _join_pieces(candidates: list[Candidate], ink: np.ndarray, short: float) -> 
     out = [c for c, p in zip(candidates, piece, strict=True) if not p]
     digits = len(out)
     for c in (c for c, p in zip(candidates, piece, strict=True) if p):
-        near = [(_gap(c, out[i]), i) for i in range(digits)]
-        near = [(sum(gap), i) for gap, i in near if max(gap) <= 0.25 * out[i].height]
-        if near:
-            i = min(near)[1]
-            out[i] = _joined(out[i], c)
+        # a digit near it takes it; failing that, a piece that stayed apart (a broken 1)
+        for chosen in (range(digits), range(digits, len(out))):
+            near = [(_gap(c, out[i]), i) for i in chosen]
+            near = [(sum(gap), i) for gap, i in near if max(gap) <= 0.25 * out[i].height]
+            if near:
+                i = min(near)[1]
+                out[i] = _joined(out[i], c)
+                break
         else:
             out.append(c)
     return out

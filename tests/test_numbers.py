@@ -214,6 +214,19 @@ def test_short_or_faint_pieces_beside_a_digit_join_it():
     assert found[0].mask[70, 23] and found[0].mask[70, 31] and not found[0].mask[70, 27]
 
 
+def test_the_two_halves_of_a_broken_stroke_far_from_other_digits_are_one_digit():
+    """A 1 broken in two, each half shorter than half a digit and sharing too few columns to
+    be stacked, far from the digits beside it: the halves join each other, one digit."""
+    img = Image.new("L", (340, 140), 245)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([20, 30, 70, 110], outline=10, width=8)
+    draw.rectangle([140, 30, 148, 62], fill=10)  # the upper half, 33 px
+    draw.rectangle([134, 70, 142, 106], fill=10)  # the lower half, 37 px, 7 px below
+    draw.ellipse([250, 30, 300, 110], outline=10, width=8)
+    boxes = sorted(c.box for c in groups_at_full_size(img))
+    assert boxes == [(20, 30, 71, 111), (134, 30, 149, 107), (250, 30, 301, 111)]
+
+
 @pytest.mark.parametrize("indices", [CLEAR[3:6:2], CLEAR[:3]], ids=["two", "three"])
 def test_touching_digits_are_split(predictor, mnist_test, indices):
     """Two or three digits whose strokes run into each other (one part of ink) are cut apart,
