@@ -55,7 +55,7 @@ def development_inputs(work: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np
         if not cache.is_file():
             folder = ROOT / "runs" / "bench" / f"dev{DEV_SEED}-{DEV_COUNT}" / name
             rows = write_set(name, folder, images, labels, DEV_COUNT, DEV_SEED,
-                             ROOT / "runs" / "bench" / "cache", part="dev")  # fmt: skip
+                             ROOT / "runs" / "bench" / "cache", optdigits="dev")  # fmt: skip
             xs = np.zeros((len(rows), 1, 28, 28), np.float32)
             found = np.zeros(len(rows), bool)
             for i, (path, _, _) in enumerate(rows):

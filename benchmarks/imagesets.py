@@ -452,7 +452,7 @@ def font_set(groups: dict[str, list[str]], part: str) -> Callable:
     return make
 
 
-def generators(cache: Path, fonts: str = "dev", part: str = "bench") -> dict[str, Callable]:
+def generators(cache: Path, fonts: str = "dev", optdigits: str = "bench") -> dict[str, Callable]:
     return {
         "mnist": mnist_set,
         "photo": photo_set,
@@ -461,7 +461,7 @@ def generators(cache: Path, fonts: str = "dev", part: str = "bench") -> dict[str
         "fonts": font_set(TYPESET_FONTS, fonts),
         "handfonts": font_set(HANDWRITING_FONTS, fonts),
         "lowres": lowres_set,
-        "optdigits": optdigits_set(cache, part),
+        "optdigits": optdigits_set(cache, optdigits),
     }
 
 
@@ -474,10 +474,11 @@ def write_set(
     seed: int,
     cache: Path,
     fonts="dev",
-    part: str = "bench",
+    optdigits: str = "bench",
 ) -> list[tuple[Path, int, str]]:
-    """Write one category's images into `folder` (reused when already complete); `part` is
-    optdigits' (bench or dev), the other categories take their digits from `images`."""
+    """Write one category's images into `folder` (reused when already complete). `fonts` and
+    `optdigits` name the part of those sources to draw from; the other categories take their
+    digits from `images`."""
     manifest = folder / "manifest.tsv"
     if manifest.is_file():
         rows = [line.split("\t") for line in manifest.read_text().splitlines()]
@@ -485,7 +486,7 @@ def write_set(
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, CATEGORIES.index(category)])
     out = []
-    make = generators(cache, fonts, part)[category]
+    make = generators(cache, fonts, optdigits)[category]
     for n, sample in enumerate(make(images, labels, rng, count)):
         path = folder / f"{n:05d}_label{sample.label}{sample.suffix}"
         path.write_bytes(sample.data)

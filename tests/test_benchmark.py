@@ -89,7 +89,7 @@ def test_development_sets_never_read_the_bench_s_optdigits(tmp_path):
     cache = tmp_path / "cache"
     _optdigits_cache(cache, OPTDIGITS_BENCH + 7)
     bench = write_set("optdigits", tmp_path / "bench", None, None, 5000, 1, cache)
-    dev = write_set("optdigits", tmp_path / "dev", None, None, 5000, 1, cache, part="dev")
+    dev = write_set("optdigits", tmp_path / "dev", None, None, 5000, 1, cache, optdigits="dev")
     assert len(bench) == OPTDIGITS_BENCH  # however many are asked for
     assert len(dev) == 7
     labels = [label for _, label, _ in bench] + [label for _, label, _ in dev]
