@@ -4,7 +4,8 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
 
 1. polarity: the paper is what the picture's border mostly shows; the ink is the extreme
    further from it, so dark ink on light paper and light chalk on a dark board both come out as
-   bright ink on a black field, as in MNIST;
+   bright ink on a black field, as in MNIST; when the picture leaves that unclear (a thick
+   digit cropped tight), it is said so, and the caller may read it both ways;
 2. the paper's level and uneven light: a smooth surface from the mean of the *paper* pixels of
    each cell of a coarse grid (ink found by Otsu's threshold is left out, two passes), so thick
    strokes cannot lift it;
@@ -71,35 +72,45 @@ def border(a: np.ndarray) -> np.ndarray:
 
 
 def is_white_on_black(grey: np.ndarray) -> bool:
-    """Whether the ink is brighter than the paper.
+    """Whether the ink is brighter than the paper (polarity's first answer)."""
+    return polarity(grey)[0]
+
+
+def polarity(grey: np.ndarray) -> tuple[bool, bool]:
+    """(whether the ink is brighter than the paper, whether the picture says so clearly).
 
     When Otsu's two classes are well apart, the paper is the class that holds most of the
     picture's border, its corners and its area, by a vote of the three (a digit that touches
-    the border still leaves the corners and most of the area to the paper). A split vote means
+    the border still leaves the corners and most of the area to the paper). A split vote
     may mean that the classes are light and shadow rather than ink and paper, so the vote is
     taken again on the picture less a wide median (its light and shadows); if that is split
     too, the first vote stands. A tall, narrow picture with a split vote is a stroke cropped to
     its box (a 1): the ink is the class along its middle. With no vote (a faint or tiny
     digit, where the classes split the paper's own noise), the ink is whichever extreme lies
     further from the border's median.
+
+    The answer is unclear when two well-separated classes split the first vote and the picture
+    is no cropped 1: a thick digit cropped tight, covering about as much of the border, the
+    corners and the area as its paper. The caller may then read it both ways.
     """
     raw = _paper_vote(grey)
     if raw is not None and abs(raw - 0.5) >= 0.15:
-        return raw < 0.5
+        return raw < 0.5, True
     h, w = grey.shape
     if raw is not None and h >= 2.5 * w:  # a 1 cropped to its box: the stroke runs along
         spine = grey[:, w // 3 : -(w // 3) or None]  # the middle, from end to end
-        return float(np.mean(spine > otsu(grey))) >= 0.5
+        return float(np.mean(spine > otsu(grey))) >= 0.5, True
+    clear = raw is None
     image = grey - _wide_median(grey)
     flat = _paper_vote(image)
     if flat is not None and abs(flat - 0.5) >= 0.15:
-        return flat < 0.5
+        return flat < 0.5, clear
     if raw is not None:
-        return raw < 0.5
+        return raw < 0.5, clear
     paper = float(np.median(border(image)))
     smooth = box3(image) if min(image.shape) >= 8 else image
     low, high = np.percentile(smooth, [0.2, 99.8])
-    return (high - paper) >= (paper - low)
+    return (high - paper) >= (paper - low), clear
 
 
 def _paper_vote(grey: np.ndarray) -> float | None:
@@ -242,16 +253,22 @@ class Page:
     parts: Parts  # connected components of ink above INK_LEVEL
     keep: list[int]  # the parts that are not page edges or frames
     scale: tuple[float, float] = (1.0, 1.0)  # pixels of the original picture per pixel here
+    white_on_black: bool = False  # the polarity it was read with
+    unclear: bool = False  # whether the picture left its polarity unclear (see polarity)
 
 
-def clean(grey: np.ndarray) -> Page:
-    """Grey levels in [0, 1] (either polarity) -> the page's ink and its parts."""
-    ink = grey if is_white_on_black(grey) else 1.0 - grey
+def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
+    """Grey levels in [0, 1] -> the page's ink and its parts; the polarity is found unless given."""
+    unclear = False
+    if white_on_black is None:
+        white_on_black, clear = polarity(grey)
+        unclear = not clear
+    ink = grey if white_on_black else 1.0 - grey
     ink = ink - paper_surface(ink)
     ink = remove_ruling(erase_page_edges(stretch(ink)))
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
-    return Page(ink, found, keep)
+    return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
 
 
 EDGE_FILL = 0.8  # a line along a side with this much ink on it is the page's edge or the desk

@@ -19,9 +19,9 @@ from runtime.preprocess import (
     ImageError,
     ModelInput,
     NoDigitError,
+    model_inputs,
     open_image,
-    preprocess,
-    read_page,
+    read_pages,
 )
 from runtime.results import DigitReading, NumberResult, Prediction
 from runtime.session import INPUT_NAME, ModelError, SessionConfig, load_model
@@ -122,12 +122,12 @@ class Predictor:
 
     def _finish(self, pending) -> Iterator[Prediction]:
         arrays = [x for _, x in pending if isinstance(x, np.ndarray)]
-        rows = iter(self.run(np.stack(arrays)) if arrays else ())
+        rows = iter(self.run(np.concatenate(arrays)[:, None]) if arrays else ())
         for path, prepared in pending:
             if isinstance(prepared, Prediction):
                 yield prepared
             else:
-                yield self.reading(path, prepared[0], next(rows))
+                yield self.reading(path, *likelier(prepared, [next(rows) for _ in prepared]))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """Log-probabilities (N, 10) of model inputs (N, 1, H, W); ModelError if the model fails.
@@ -193,14 +193,21 @@ class Predictor:
         """The digits of one picture, framed, or its result when there is nothing to run."""
 
         def work():
-            page = read_page(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE)
-            found = segment.digits(page, self._classify, self.input.size)
-            if not found:
+            pages = read_pages(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE)
+            size = self.input.size
+            options = [(page, segment.digits(page, self._classify, size)) for page in pages]
+            options = [(page, found) for page, found in options if found]
+            if not options:
                 raise NoDigitError()
+            page, found = options[0]
+            if len(options) > 1:  # polarity unclear: the reading whose weakest digit is surest
+                page, found = max(options, key=lambda o: self._weakest(o[1]))
             if len(found) == 1:  # one digit: framed exactly as the single reading frames it
                 try:
-                    framed = preprocess(image, "auto", self.input)[0]
-                    found = [(found[0][0], framed * self.input.std + self.input.mean)]
+                    inputs = model_inputs(image, "auto", self.input)
+                    if len(inputs) > 1:
+                        inputs = likelier(inputs, list(self.run(inputs[:, None])))[0][None]
+                    found = [(found[0][0], inputs[0] * self.input.std + self.input.mean)]
                 except NoDigitError:
                     pass
             return page, found
@@ -213,6 +220,10 @@ class Predictor:
                 "", [], None, self.provider, path=path, error=message, internal=internal
             ),
         )
+
+    def _weakest(self, found: list) -> float:
+        """The model's confidence in the weakest of these framed digits."""
+        return float(self._classify(np.stack([framed for _, framed in found])).max(axis=1).min())
 
     def _classify(self, framed: np.ndarray) -> np.ndarray:
         """Framed digits (n, h, w) in [0, 1] -> probabilities (n, 10), index = digit."""
@@ -251,14 +262,21 @@ class Predictor:
 CHUNK = 8  # images per task sent to a reading process
 
 
+def likelier(inputs: np.ndarray, log_probs: list) -> tuple[np.ndarray, np.ndarray]:
+    """(model input (h, w), its log-probabilities): of one picture's inputs to try (see
+    preprocess.auto_inputs), the one the model reads with most confidence; the first on a tie."""
+    best = max(range(len(inputs)), key=lambda i: float(np.max(log_probs[i])))
+    return inputs[best], log_probs[best]
+
+
 def prepare_image(image, mode: str, model: ModelInput, provider: str):
-    """(path, model input (1, h, w)) of one image, or (path, its result): no digit, or an
-    error, as a Prediction. A module function, so that reading processes can run it."""
+    """(path, model inputs to try (k, h, w)) of one image, or (path, its result): no digit,
+    or an error, as a Prediction. A module function, so that reading processes can run it."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
     return _guarded(
         image,
-        lambda: preprocess(image, mode, model),
+        lambda: model_inputs(image, mode, model),
         lambda path: Prediction(None, None, None, provider, mode, path),
         lambda path, message, internal: Prediction(
             None, None, None, provider, mode, path, error=message, internal=internal

@@ -324,22 +324,48 @@ def _eight_bit_grey(img: Image.Image) -> Image.Image:
 
 def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
     """Any photo, scan or drawing to an MNIST-like (1, height, width) float32 input."""
-    page = read_page(img)
-    return model.normalise(frame(page.ink, page.parts.mask_of(select_digit(page)), model.size))
+    return auto_inputs(img, model)[:1]
+
+
+def auto_inputs(img: Image.Image, model: ModelInput) -> np.ndarray:
+    """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or two when
+    the picture leaves unclear which of its two tones is the ink (see ink.polarity); the caller
+    keeps the one the model reads with more confidence."""
+    pages = read_pages(img)
+    return np.concatenate([model.normalise(frame_digit(page, model.size)) for page in pages])
+
+
+def frame_digit(page: Page, size: tuple[int, int]) -> np.ndarray:
+    return frame(page.ink, page.parts.mask_of(select_digit(page)), size)
 
 
 def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
     """The picture's ink and parts at the working resolution; NoDigitError if it has none."""
+    return read_pages(img, side)[0]
+
+
+def read_pages(img: Image.Image, side: int = WORK_SIDE) -> list[Page]:
+    """read_page, then, when the picture leaves its polarity unclear, the page read the other
+    way too, if that one has a digit."""
     work = upright(img, side)
     full_w, full_h = img.info.get("mnist_digit.full_size", img.size)
     if orientation(img) in (5, 6, 7, 8):  # turned a quarter: the sides swap
         full_w, full_h = full_h, full_w
+    grey = to_grey(work)
     try:
-        page = clean(to_grey(work))
+        pages = [clean(grey)]
     except NoInkError:
         raise NoDigitError() from None
-    page.scale = (full_w / work.width, full_h / work.height)
-    return page
+    if pages[0].unclear:
+        try:
+            other = clean(grey, white_on_black=not pages[0].white_on_black)
+            select_digit(other)
+            pages.append(other)
+        except (NoInkError, NoDigitError):
+            pass
+    for page in pages:
+        page.scale = (full_w / work.width, full_h / work.height)
+    return pages
 
 
 def select_digit(page: Page) -> list[int]:
@@ -438,11 +464,17 @@ def centre_by_mass(digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return field
 
 
-PREPROCESSORS = {"auto": preprocess_auto, "plain": preprocess_plain}
+PREPROCESSORS = {"auto": auto_inputs, "plain": preprocess_plain}
 MODES = tuple(PREPROCESSORS)
 
 
 def preprocess(source, mode: str, model: ModelInput) -> np.ndarray:
+    """One picture's model input (1, h, w): the likelier one, when `auto` has two."""
+    return model_inputs(source, mode, model)[:1]
+
+
+def model_inputs(source, mode: str, model: ModelInput) -> np.ndarray:
+    """One picture's model inputs to try (k, h, w), the likelier first (see auto_inputs)."""
     if mode not in PREPROCESSORS:
         raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
     draft = WORK_SIDE if mode == "auto" else None

@@ -32,7 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from runtime import __version__
-from runtime.predict import Predictor
+from runtime.predict import Predictor, likelier
 from runtime.preprocess import MODES
 from runtime.results import Prediction
 
@@ -190,8 +190,8 @@ def create_app(predictor: Predictor, config: ServeConfig | None = None):
             batcher.reading -= 1
         if isinstance(prepared, Prediction):
             return clean(prepared.to_json())
-        log_probs = await batcher.read(prepared)
-        result = predictor.reading(None, prepared[0], log_probs, options["mode"])
+        rows = await asyncio.gather(*(batcher.read(x[None]) for x in prepared))
+        result = predictor.reading(None, *likelier(prepared, rows), options["mode"])
         record = clean(result.to_json())
         if options["top_k"]:
             record["top"] = [

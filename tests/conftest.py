@@ -170,3 +170,18 @@ def digit_image(mnist_test):
     images, labels = mnist_test
     data = photo_like(images[0], np.random.default_rng(0), "png")
     return Image.open(io.BytesIO(data)).convert("RGB"), int(labels[0])
+
+
+def thick_tight(digit, light: bool):
+    """An MNIST digit drawn with a brush a twelfth of its height thick, cropped to its ink, as
+    a grey Pillow image: about as much stroke as paper on the border, the corners and the
+    area, so its polarity is often unclear (runtime/ink.py: polarity)."""
+    import numpy as np
+    from PIL import Image
+
+    from benchmarks.imagesets import dilate, upscaled_digit
+
+    mask = dilate(upscaled_digit(digit, 120) > 0.5, 0.08 * 120)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return Image.fromarray(np.where(mask == light, 230, 30).astype(np.uint8))

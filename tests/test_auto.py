@@ -13,11 +13,14 @@ from runtime.ink import clean, is_white_on_black, remove_ruling
 from runtime.preprocess import (
     ModelInput,
     NoDigitError,
+    auto_inputs,
     frame,
     preprocess,
     read_page,
+    read_pages,
     select_digit,
 )
+from tests.conftest import thick_tight
 
 MODEL = ModelInput(0.1307, 0.3081)
 
@@ -102,6 +105,41 @@ def test_thick_tight_drawing_is_read(mnist_test):
     x = preprocess(Image.fromarray((~thick * 255).astype(np.uint8)), "auto", MODEL)
     pixels = MODEL.pixels(x)
     assert pixels[0].max() < 0.05 and pixels.max() > 0.9  # dark border, bright strokes
+
+
+def test_unclear_polarity_is_read_both_ways_and_the_surer_reading_kept(mnist_test, predictor):
+    """Thick digits cropped tight, both polarities: when the picture leaves unclear which tone
+    is the ink, `auto` offers both readings and the Predictor keeps the one the model is surer
+    of, in the single reading and in --multi alike. The first guess alone is often the paper."""
+    images, labels = mnist_test
+    unclear = first_right = kept_right = 0
+    for i in range(150):
+        for light in (True, False):
+            img = thick_tight(images[i], light)
+            tries = auto_inputs(img, MODEL)
+            np.testing.assert_array_equal(tries[:1], preprocess(img, "auto", MODEL))
+            if len(tries) == 1:
+                continue
+            unclear += 1
+            log_probs = predictor.run(tries[:, None])
+            chosen = int(np.argmax(log_probs.max(axis=1)))
+            reading = predictor.predict(img)
+            np.testing.assert_array_equal(reading.model_input, tries[chosen])
+            assert reading.digit == int(log_probs[chosen].argmax())
+            assert predictor.read_number(img).text == str(reading.digit)
+            first_right += int(log_probs[0].argmax()) == labels[i]
+            kept_right += reading.digit == labels[i]
+    assert unclear >= 20
+    assert kept_right >= 0.8 * unclear and kept_right >= first_right + 4
+
+
+def test_clear_pictures_get_one_reading(mnist_test):
+    """A digit with paper around it, in either polarity, is read one way only."""
+    images, _ = mnist_test
+    for light in (True, False):
+        grey = images[0] if light else 255 - images[0]
+        page = read_pages(Image.fromarray(np.pad(grey, 20, mode="edge")))
+        assert len(page) == 1 and not page[0].unclear and page[0].white_on_black == light
 
 
 def ruled_page(

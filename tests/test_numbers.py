@@ -504,9 +504,9 @@ def test_a_number_photo_is_decoded_at_the_working_scale(predictor, monkeypatch, 
 
     Image.new("RGB", (4000, 3000), (230, 228, 220)).save(tmp_path / "big.jpg", quality=85)
     seen = []
-    real = predict.read_page
+    real = predict.read_pages
     monkeypatch.setattr(
-        predict, "read_page", lambda img, side: seen.append(img.size) or real(img, side)
+        predict, "read_pages", lambda img, side: seen.append(img.size) or real(img, side)
     )
     assert predictor.read_number(tmp_path / "big.jpg").text == ""
     assert seen == [(2000, 1500)]  # 1/2 scale: 1/4 would leave fewer than 1,024 px across
@@ -514,6 +514,6 @@ def test_a_number_photo_is_decoded_at_the_working_scale(predictor, monkeypatch, 
     def broken(img, side):
         raise ZeroDivisionError("injected")
 
-    monkeypatch.setattr(predict, "read_page", broken)
+    monkeypatch.setattr(predict, "read_pages", broken)
     (result,) = predictor.read_numbers([tmp_path / "big.jpg"])
     assert result.internal and result.error.startswith("internal error (ZeroDivisionError")

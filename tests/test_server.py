@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from runtime import Predictor  # noqa: E402
 from runtime.server import ServeConfig, create_app  # noqa: E402
-from tests.conftest import BIN, ROOT  # noqa: E402
+from tests.conftest import BIN, ROOT, thick_tight  # noqa: E402
 
 SAMPLES = ROOT / "exported" / "samples"
 SCHEMA = {"digit", "confidence", "probabilities", "provider", "mode"}
@@ -72,6 +72,25 @@ def test_raw_body_and_options(client):
     assert len(record["top"]) == 3
     seen = Image.open(io.BytesIO(base64.b64decode(record["input_png"])))
     assert seen.size == (28, 28) and seen.mode == "L"
+
+
+def test_unclear_polarity_is_served_as_predictor_reads_it(client, predictor, mnist_test):
+    """A thick digit cropped tight whose paper the model reads better than its first guess:
+    the server runs both inputs and answers as Predictor does."""
+    from runtime.preprocess import auto_inputs
+
+    images, _ = mnist_test
+    for i in range(150):
+        img = thick_tight(images[i], light=True)
+        tries = auto_inputs(img, predictor.input)
+        if len(tries) > 1 and predictor.run(tries[:, None]).max(axis=1).argmax() == 1:
+            break
+    else:
+        pytest.fail("no thick digit whose second reading is the surer")
+    response = client.post("/v1/predict", content=png(img), headers={"Content-Type": "image/png"})
+    expected = predictor.predict(img)
+    assert response.json()["digit"] == expected.digit
+    assert response.json()["confidence"] == pytest.approx(expected.confidence, rel=1e-6)
 
 
 def test_blank_image_is_200_with_a_note(client):
