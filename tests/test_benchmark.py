@@ -133,3 +133,12 @@ def test_the_page_s_edge_stays_off_the_writing():
         covered += columns.max() > 40
         sides.add("left" if grey[:, :10].mean() < grey[:, 190:].mean() - 20 else "right")
     assert sides == {"left", "right"} and covered > 0
+
+
+def test_a_font_set_is_never_drawn_from_part_of_its_fonts(tmp_path):
+    """A font group that is not installed stops the set with the setup command to run, rather
+    than drawing (and caching) the set from the groups that are."""
+    from benchmarks.imagesets import font_files
+
+    with pytest.raises(RuntimeError, match=r"no-such-group: run `bash benchmarks/setup_bench.sh`"):
+        font_files(["dejavu", "no-such-group"])
