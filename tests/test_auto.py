@@ -15,6 +15,7 @@ from runtime.preprocess import (
     NoDigitError,
     auto_inputs,
     frame,
+    open_image,
     preprocess,
     read_page,
     read_pages,
@@ -134,12 +135,20 @@ def test_unclear_polarity_is_read_both_ways_and_the_surer_reading_kept(mnist_tes
 
 
 def test_clear_pictures_get_one_reading(mnist_test):
-    """A digit with paper around it, in either polarity, is read one way only."""
+    """A digit with paper around it, in either polarity, and photo-like pictures (shadows and
+    light that blur Otsu's two classes: a third of them are voted on after the light is taken
+    out) are read one way only."""
+    from benchmarks.photolike import photo_like
+
     images, _ = mnist_test
     for light in (True, False):
         grey = images[0] if light else 255 - images[0]
         page = read_pages(Image.fromarray(np.pad(grey, 20, mode="edge")))
         assert len(page) == 1 and not page[0].unclear and page[0].white_on_black == light
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        pages = read_pages(open_image(photo_like(images[i], rng, "png"), 384))
+        assert len(pages) == 1 and not pages[0].unclear and not pages[0].white_on_black
 
 
 def ruled_page(
