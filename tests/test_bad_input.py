@@ -417,14 +417,14 @@ def test_a_failure_on_one_image_is_that_images_result(monkeypatch, fault, code, 
     that image's failure (exit 1), not the tool's."""
     from runtime import predict
 
-    real = predict.preprocess
+    real = predict.model_inputs
 
     def faulty(image, mode, model):
         if "four" in str(image):
             raise fault("injected")
         return real(image, mode, model)
 
-    monkeypatch.setattr(predict, "preprocess", faulty)
+    monkeypatch.setattr(predict, "model_inputs", faulty)
     result = runner.invoke(app, [str(SAMPLES), "--json"])
     assert result.exit_code == code
     records = [json.loads(line) for line in result.stdout.splitlines()]
