@@ -38,6 +38,29 @@ def write(mnist_test, indices, gap=12, height=56, slope=0.0, specks=(), size=Non
     return Image.fromarray(canvas.astype(np.uint8)), "".join(str(labels[i]) for i in indices)
 
 
+def test_a_number_on_paper_beside_a_dark_desk_that_fills_half_the_photo(mnist_test, predictor):
+    """A number written on the left of a page whose right half is a dark desk: the picture's
+    polarity is unclear (the desk is as large as the page), its first guess takes the desk for
+    the paper, and --multi keeps the other reading, whose weakest digit the model is surer of."""
+    from runtime.preprocess import read_pages
+    from runtime.segment import digits
+
+    first_right = 0
+    for start in range(0, 30, 3):
+        picture, text = write(mnist_test, range(start, start + 3), gap=8, height=84)
+        grey = np.asarray(picture).copy()
+        grey[:, grey.shape[1] - 1 :] = 238
+        wide = np.full((grey.shape[0], 2 * grey.shape[1] + 8), 40, np.uint8)  # desk: 52 %
+        wide[:, : grey.shape[1]] = grey
+        photo = Image.fromarray(wide)
+        pages = read_pages(photo, 1024)
+        assert len(pages) == 2 and pages[0].unclear
+        first = digits(pages[0], predictor._classify, predictor.input.size)
+        first_right += len(first) == 3
+        assert predictor.read_number(photo).text == text
+    assert first_right <= 5  # the first guess alone misses most of them
+
+
 def groups_at_full_size(image: Image.Image):
     """The picture's digit candidates, analysed at its own size (boxes in its pixels)."""
     return groups(read_page(image, side=max(image.size)))
