@@ -15,7 +15,9 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
 4. parts: connected components of the ink above half its level, so that light ruling, shadows
    and texture fall below it; long straight lines that run past the digit on both sides (the
    ruling of a page) and parts that line the picture's edge (a page's edge, a frame) are
-   dropped.
+   dropped;
+5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
+   with writing inside it, the caller may read the picture again with the desk painted over.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from runtime.components import Parts, parts, runs
+from runtime.components import Parts, label, parts, runs
 
 MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
 INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
@@ -35,6 +37,11 @@ SMALL = 64  # below this size (px) a picture is no photo: one paper level
 THIN = 8  # a picture whose shorter side is under this is treated as small, whatever its length
 SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
+SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
+SHEET_SOLID = 0.75  # ... at least this share of its outline (a thick 0's ring is thinner),
+SHEET_DESK = 0.1  # ... and leaves at least this share of the picture to the desk around it
+SHEET_CONVEX = 0.95  # ... whose outline fills this share of its convex hull (a sheet is convex)
+SHEET_WRITING = 0.85  # ... and whose writing leaves it this share of that hull
 
 
 class NoInkError(Exception):
@@ -269,6 +276,73 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
     return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
+
+
+def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
+    """The picture with the desk around a sheet of paper painted in the sheet's own level, when
+    the page's heaviest part is such a sheet (a note, a card, a slate) with the writing on it
+    left as holes; else None. Such a picture's border shows the desk, so the polarity vote
+    takes the desk for the paper and the whole sheet for the ink.
+
+    A sheet: a solid part covering a twentieth of the picture or more, touching at most two of
+    its sides (a thick digit cropped tight touches them all), with something inside it and a
+    desk around it."""
+    p = page.parts
+    if not page.keep:
+        return None
+    k = max(page.keep, key=lambda k: p.mass[k])
+    h, w = grey.shape
+    if p.area[k] < SHEET * h * w:
+        return None
+    mask = p.labels == k + 1
+    outside, _ = label(~mask)
+    edge = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
+    filled = mask | ((outside > 0) & ~np.isin(outside, edge))
+    bright = int(np.count_nonzero(filled & (page.ink > INK_LEVEL)))  # with the islands of a 0
+    area, holes = int(filled.sum()), int(filled.sum()) - bright
+    sides = (
+        int(filled[0].any())
+        + int(filled[-1].any())
+        + int(filled[:, 0].any())
+        + int(filled[:, -1].any())
+    )
+    if sides > 2 or holes <= 0 or bright < SHEET_SOLID * area or area > (1 - SHEET_DESK) * h * w:
+        return None
+    hull = hull_area(filled)
+    if area < SHEET_CONVEX * hull or bright < SHEET_WRITING * hull:
+        return None
+    painted = grey.copy()
+    painted[grow(~filled, 2)] = float(np.median(grey[mask]))  # the desk and the sheet's rim
+    return painted
+
+
+def hull_area(mask: np.ndarray) -> float:
+    """The area of the convex hull of a mask's pixels (as unit squares), by a monotone chain
+    over the corners of each row's leftmost and rightmost pixels."""
+    rows = np.flatnonzero(mask.any(1))
+    if rows.size == 0:
+        return 0.0
+    sub = mask[rows]
+    left = sub.argmax(1)
+    right = sub.shape[1] - 1 - sub[:, ::-1].argmax(1)
+    ys = np.concatenate([rows - 0.5, rows + 0.5, rows - 0.5, rows + 0.5])
+    xs = np.concatenate([left - 0.5, left - 0.5, right + 0.5, right + 0.5])
+    points = sorted(set(zip(xs.tolist(), ys.tolist(), strict=True)))
+
+    def half(ordered):
+        chain: list = []
+        for q in ordered:
+            while len(chain) >= 2:
+                (ax, ay), (bx, by) = chain[-2], chain[-1]
+                if (bx - ax) * (q[1] - ay) - (by - ay) * (q[0] - ax) > 0:
+                    break
+                chain.pop()
+            chain.append(q)
+        return chain[:-1]
+
+    polygon = np.array(half(points) + half(points[::-1]))
+    x, y = polygon[:, 0], polygon[:, 1]
+    return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2)
 
 
 EDGE_FILL = 0.8  # a line along a side with this much ink on it is the page's edge or the desk

@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from runtime.components import parts
 from runtime.errors import first_line
-from runtime.ink import NoInkError, Page, clean, grow
+from runtime.ink import NoInkError, Page, clean, grow, sheet_on_a_desk
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 JPEG_DRAFT_LIMIT = 250_000_000  # pixels of a JPEG decoded at reduced scale (1/8: 4 MP)
@@ -328,9 +328,10 @@ def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
 
 
 def auto_inputs(img: Image.Image, model: ModelInput) -> np.ndarray:
-    """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or two when
-    the picture leaves unclear which of its two tones is the ink (see ink.polarity); the caller
-    keeps the one the model reads with more confidence."""
+    """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or more when
+    the picture leaves unclear which of its two tones is the ink (see ink.polarity) or shows a
+    sheet on a desk (see ink.sheet_on_a_desk); the caller keeps the one the model reads with
+    more confidence."""
     pages = read_pages(img)
     return np.concatenate([model.normalise(frame_digit(page, model.size)) for page in pages])
 
@@ -345,8 +346,9 @@ def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
 
 
 def read_pages(img: Image.Image, side: int = WORK_SIDE) -> list[Page]:
-    """read_page, then, when the picture leaves its polarity unclear, the page read the other
-    way too, if that one has a digit."""
+    """read_page, then the other readings worth trying, each if it has a digit: the page read
+    with the other polarity when the picture leaves that unclear, and the picture with the desk
+    around a sheet painted in the sheet's level when it shows one."""
     work = upright(img, side)
     full_w, full_h = img.info.get("mnist_digit.full_size", img.size)
     if orientation(img) in (5, 6, 7, 8):  # turned a quarter: the sides swap
@@ -356,9 +358,15 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE) -> list[Page]:
         pages = [clean(grey)]
     except NoInkError:
         raise NoDigitError() from None
+    others = []
     if pages[0].unclear:
+        others.append(lambda: clean(grey, white_on_black=not pages[0].white_on_black))
+    painted = sheet_on_a_desk(grey, pages[0])
+    if painted is not None:
+        others.append(lambda: clean(painted))
+    for read in others:
         try:
-            other = clean(grey, white_on_black=not pages[0].white_on_black)
+            other = read()
             select_digit(other)
             pages.append(other)
         except (NoInkError, NoDigitError):

@@ -185,3 +185,20 @@ def thick_tight(digit, light: bool):
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     return Image.fromarray(np.where(mask == light, 230, 30).astype(np.uint8))
+
+
+def on_a_desk(writing, share: float, angle: float = 0.0, size=(400, 600)):
+    """A light note carrying `writing` (an L Pillow image, dark on light, the note's own
+    colour around it), turned by `angle`, on a dark desk; the note covers `share` of the
+    photo."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = size
+    scale = np.sqrt(share * h * w / (writing.width * writing.height))
+    note = writing.resize((round(writing.width * scale), round(writing.height * scale)))
+    shape = Image.new("L", note.size, 255).rotate(angle, expand=True)
+    note = note.rotate(angle, expand=True)
+    photo = Image.new("L", (w, h), 45)
+    photo.paste(note, ((w - note.width) // 2 - 20, (h - note.height) // 2 + 10), shape)
+    return photo
