@@ -15,7 +15,10 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
 - lowres: MNIST test digits brought down to 8-12 px, grey levels quantised, upscaled (nearest,
   bilinear or bicubic), filling the frame, half of them inverted;
 - optdigits: real handwriting of other writers: UCI optdigits 8x8 scans (17 grey levels),
-  upscaled the same way, half of them inverted.
+  upscaled the same way, half of them inverted;
+- desk: a pen digit on a light note (white, yellow, blue, pink) lying on a darker desk (wood,
+  grey, black; grained), the note covering 6-60 % of the photo, turned up to 30 degrees, its
+  shadow, uneven light, noise, JPEG.
 
 Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
 development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
@@ -44,7 +47,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from benchmarks.photolike import KINDS as PHOTO_KINDS
 from benchmarks.photolike import photo_like
 
-CATEGORIES = ("mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits")
+CATEGORIES = (
+    "mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits", "desk"
+)  # fmt: skip
 
 # Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
 # writing the preprocessing, "heldout" ones only to measure it.
@@ -335,6 +340,60 @@ def upscale_grid(grid: np.ndarray, rng: np.random.Generator, kind: str) -> tuple
     return encode(img, "PNG"), f"{kind}-{name}{'-inverted' if inverted else ''}"
 
 
+NOTES = {"white": (240, 240, 236), "yellow": (250, 238, 140), "blue": (200, 225, 245),
+         "pink": (250, 205, 215)}  # fmt: skip
+DESKS = {"oak": (120, 84, 50), "walnut": (70, 48, 32), "grey": (95, 95, 100), "black": (30, 30, 34),
+         "slate": (60, 70, 80)}  # fmt: skip
+PENS = {"black": (25, 25, 30), "blue": (25, 40, 150), "red": (170, 30, 35)}
+
+
+def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """An MNIST digit written in pen on a note lying on a desk, photographed."""
+    w, h = (int(rng.integers(640, 1601)),) * 2
+    h = int(w * rng.choice([0.75, 1.0, 4 / 3]))
+    share = rng.uniform(0.06, 0.6)
+    aspect = rng.uniform(0.7, 1.4)
+    nh = int(np.sqrt(share * w * h / aspect))
+    nw = int(nh * aspect)
+    note_name, desk_name, pen_name = (str(rng.choice(list(d))) for d in (NOTES, DESKS, PENS))
+    size = int(min(nw, nh) * rng.uniform(0.45, 0.8))
+    ink = upscaled_digit(digit, int(size * 20 / 28))
+    note = np.ones((nh, nw, 3), np.float32) * np.array(NOTES[note_name], np.float32)
+    top = int(rng.integers(0, max(1, nh - ink.shape[0]) + 1))
+    left = int(rng.integers(0, max(1, nw - ink.shape[1]) + 1))
+    ih, iw = min(ink.shape[0], nh - top), min(ink.shape[1], nw - left)
+    a = ink[:ih, :iw, None]
+    region = note[top : top + ih, left : left + iw]
+    note[top : top + ih, left : left + iw] = region * (1 - a) + np.array(PENS[pen_name]) * a
+    angle = float(rng.uniform(-30, 30))
+    sheet = Image.fromarray(note.astype(np.uint8)).rotate(angle, Image.Resampling.BICUBIC, True)
+    shape = Image.new("L", (nw, nh), 255).rotate(angle, Image.Resampling.BICUBIC, True)
+    grain = np.asarray(
+        Image.fromarray(rng.normal(0, 1, (h // 16 + 1, w // 4 + 1)).astype(np.float32)).resize(
+            (w, h), Image.Resampling.BICUBIC
+        )
+    )  # a wood's grain: long streaks
+    desk = np.array(DESKS[desk_name], np.float32) * (1 + 0.08 * grain[:, :, None])
+    photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
+    x = int(rng.integers(0, max(1, w - sheet.width) + 1))
+    y = int(rng.integers(0, max(1, h - sheet.height) + 1))
+    shadow = shape.filter(ImageFilter.GaussianBlur(max(2, nw // 30)))
+    offset = int(nw * rng.uniform(0.0, 0.04))
+    photo.paste((0, 0, 0), (x + offset, y + offset), shadow.point(lambda v: int(v * 0.5)))
+    photo.paste(sheet, (x, y), shape)
+    rgb = np.asarray(photo, np.float32) * light_gradient(h, w, rng, rng.uniform(0, 0.4))[:, :, None]
+    rgb = rgb + rng.normal(0, rng.uniform(1, 5), rgb.shape)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    data = encode(image, "JPEG", quality=int(rng.integers(70, 96)))
+    return data, f"{note_name}-on-{desk_name}-{pen_name}-{share:.2f}"
+
+
+def desk_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, kind = on_desk(images[i], rng)
+        yield Sample(data, ".jpg", int(labels[i]), kind)
+
+
 def lowres_set(images, labels, rng, count) -> Iterator[Sample]:
     for i in rng.choice(len(images), count, replace=False):
         data, kind = lowres(images[i], rng)
@@ -472,6 +531,7 @@ def generators(cache: Path, fonts: str = "dev", optdigits: str = "bench") -> dic
         "handfonts": font_set(HANDWRITING_FONTS, fonts),
         "lowres": lowres_set,
         "optdigits": optdigits_set(cache, optdigits),
+        "desk": desk_set,
     }
 
 

@@ -142,3 +142,21 @@ def test_a_font_set_is_never_drawn_from_part_of_its_fonts(tmp_path):
 
     with pytest.raises(RuntimeError, match=r"no-such-group: run `bash benchmarks/setup_bench.sh`"):
         font_files(["dejavu", "no-such-group"])
+
+
+def test_desk_photos_show_a_light_note_on_a_darker_desk(mnist_dir):
+    """The desk category: the same seed gives the same photo; its corners show the desk, its
+    centre region the note, lighter than the desk."""
+    import io
+
+    import numpy as np
+
+    from benchmarks.imagesets import on_desk
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    digit = read_idx(raw_dir(mnist_dir) / SPLITS["test"].images)[0]
+    first, kind = on_desk(digit, np.random.default_rng(3))
+    assert on_desk(digit, np.random.default_rng(3)) == (first, kind)
+    grey = np.asarray(Image.open(io.BytesIO(first)).convert("L"), np.float32)
+    corners = np.median([grey[:5, :5], grey[:5, -5:], grey[-5:, :5], grey[-5:, -5:]])
+    assert np.percentile(grey, 99) > corners + 40 and "-on-" in kind
