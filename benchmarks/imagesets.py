@@ -344,7 +344,7 @@ NOTES = {"white": (240, 240, 236), "yellow": (250, 238, 140), "blue": (200, 225,
          "pink": (250, 205, 215)}  # fmt: skip
 DESKS = {"oak": (120, 84, 50), "walnut": (70, 48, 32), "grey": (95, 95, 100), "black": (30, 30, 34),
          "slate": (60, 70, 80)}  # fmt: skip
-PENS = {"black": (25, 25, 30), "blue": (25, 40, 150), "red": (170, 30, 35)}
+NOTE_PENS = {"black": (25, 25, 30), "blue": (25, 40, 150), "red": (170, 30, 35)}
 
 
 def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -355,7 +355,7 @@ def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     aspect = rng.uniform(0.7, 1.4)
     nh = int(np.sqrt(share * w * h / aspect))
     nw = int(nh * aspect)
-    note_name, desk_name, pen_name = (str(rng.choice(list(d))) for d in (NOTES, DESKS, PENS))
+    note_name, desk_name, pen_name = (str(rng.choice(list(d))) for d in (NOTES, DESKS, NOTE_PENS))
     size = int(min(nw, nh) * rng.uniform(0.45, 0.8))
     ink = upscaled_digit(digit, int(size * 20 / 28))
     note = np.ones((nh, nw, 3), np.float32) * np.array(NOTES[note_name], np.float32)
@@ -364,7 +364,7 @@ def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     ih, iw = min(ink.shape[0], nh - top), min(ink.shape[1], nw - left)
     a = ink[:ih, :iw, None]
     region = note[top : top + ih, left : left + iw]
-    note[top : top + ih, left : left + iw] = region * (1 - a) + np.array(PENS[pen_name]) * a
+    note[top : top + ih, left : left + iw] = region * (1 - a) + np.array(NOTE_PENS[pen_name]) * a
     angle = float(rng.uniform(-30, 30))
     sheet = Image.fromarray(note.astype(np.uint8)).rotate(angle, Image.Resampling.BICUBIC, True)
     shape = Image.new("L", (nw, nh), 255).rotate(angle, Image.Resampling.BICUBIC, True)

@@ -160,3 +160,24 @@ def test_desk_photos_show_a_light_note_on_a_darker_desk(mnist_dir):
     grey = np.asarray(Image.open(io.BytesIO(first)).convert("L"), np.float32)
     corners = np.median([grey[:5, :5], grey[:5, -5:], grey[-5:, :5], grey[-5:, -5:]])
     assert np.percentile(grey, 99) > corners + 40 and "-on-" in kind
+
+
+def test_every_category_generates_a_picture(mnist_dir, tmp_path):
+    """Each generator made from MNIST digits runs (the bench caches its sets, so a broken
+    generator could hide behind an old cache): two pictures of each, decodable. Fonts and
+    optdigits need the bench's setup; they have tests of their own."""
+    import io
+
+    import numpy as np
+
+    from benchmarks.imagesets import generators
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    raw = raw_dir(mnist_dir)
+    images, labels = read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
+    for category in ("mnist", "photo", "drawing", "ruled", "lowres", "desk"):
+        make = generators(tmp_path, "all")[category]
+        samples = list(make(images[:50], labels[:50], np.random.default_rng(0), 2))
+        assert len(samples) == 2, category
+        for sample in samples:
+            Image.open(io.BytesIO(sample.data)).load()
