@@ -349,7 +349,7 @@ NOTE_PENS = {"black": (25, 25, 30), "blue": (25, 40, 150), "red": (170, 30, 35)}
 
 def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     """An MNIST digit written in pen on a note lying on a desk, photographed."""
-    w, h = (int(rng.integers(640, 1601)),) * 2
+    w = int(rng.integers(640, 1601))
     h = int(w * rng.choice([0.75, 1.0, 4 / 3]))
     share = rng.uniform(0.06, 0.6)
     aspect = rng.uniform(0.7, 1.4)

@@ -38,10 +38,9 @@ THIN = 8  # a picture whose shorter side is under this is treated as small, what
 SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
-SHEET_SOLID = 0.75  # ... at least this share of its outline (a thick 0's ring is thinner),
-SHEET_DESK = 0.1  # ... and leaves at least this share of the picture to the desk around it
-SHEET_CONVEX = 0.95  # ... whose outline fills this share of its convex hull (a sheet is convex)
-SHEET_WRITING = 0.85  # ... and whose writing leaves it this share of that hull
+SHEET_DESK = 0.1  # ... leaves at least this share of the picture to the desk around it,
+SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull (it is convex)
+SHEET_WRITING = 0.85  # ... and writing that leaves it this share of that hull (a ring: less)
 
 
 class NoInkError(Exception):
@@ -292,27 +291,26 @@ def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
         return None
     k = max(page.keep, key=lambda k: p.mass[k])
     h, w = grey.shape
-    if p.area[k] < SHEET * h * w:
+    top, left, bottom, right = p.top[k], p.left[k], p.bottom[k], p.right[k]
+    sides = int(top == 0) + int(left == 0) + int(bottom == h) + int(right == w)
+    if p.area[k] < SHEET * h * w or sides > 2:
         return None
-    mask = p.labels == k + 1
+    box = (slice(top, bottom), slice(left, right))  # holes lie inside the part's box
+    mask = p.labels[box] == k + 1
     outside, _ = label(~mask)
     edge = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
     filled = mask | ((outside > 0) & ~np.isin(outside, edge))
-    bright = int(np.count_nonzero(filled & (page.ink > INK_LEVEL)))  # with the islands of a 0
-    area, holes = int(filled.sum()), int(filled.sum()) - bright
-    sides = (
-        int(filled[0].any())
-        + int(filled[-1].any())
-        + int(filled[:, 0].any())
-        + int(filled[:, -1].any())
-    )
-    if sides > 2 or holes <= 0 or bright < SHEET_SOLID * area or area > (1 - SHEET_DESK) * h * w:
+    bright = int(np.count_nonzero(filled & (page.ink[box] > INK_LEVEL)))  # a 0's island too
+    area = int(filled.sum())
+    if area == bright or area > (1 - SHEET_DESK) * h * w:  # nothing written, or no desk
         return None
     hull = hull_area(filled)
     if area < SHEET_CONVEX * hull or bright < SHEET_WRITING * hull:
         return None
+    sheet = np.zeros(grey.shape, bool)
+    sheet[box] = filled
     painted = grey.copy()
-    painted[grow(~filled, 2)] = float(np.median(grey[mask]))  # the desk and the sheet's rim
+    painted[grow(~sheet, 2)] = float(np.median(grey[box][mask]))  # the desk and the sheet's rim
     return painted
 
 

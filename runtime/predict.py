@@ -205,9 +205,12 @@ class Predictor:
             if len(found) == 1:  # one digit: framed exactly as the single reading frames it
                 try:
                     inputs = model_inputs(image, "auto", self.input)
-                    if len(inputs) > 1:
-                        inputs = likelier(inputs, list(self.run(inputs[:, None])))[0][None]
-                    found = [(found[0][0], inputs[0] * self.input.std + self.input.mean)]
+                    x = (
+                        inputs[0]
+                        if len(inputs) == 1
+                        else likelier(inputs, self.run(inputs[:, None]))[0]
+                    )
+                    found = [(found[0][0], x * self.input.std + self.input.mean)]
                 except NoDigitError:
                     pass
             return page, found

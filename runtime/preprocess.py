@@ -323,16 +323,17 @@ def _eight_bit_grey(img: Image.Image) -> Image.Image:
 
 
 def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
-    """Any photo, scan or drawing to an MNIST-like (1, height, width) float32 input."""
-    return auto_inputs(img, model)[:1]
+    """Any photo, scan or drawing to an MNIST-like (1, height, width) float32 input: the first
+    reading only (see auto_inputs)."""
+    return auto_inputs(img, model, alternatives=False)
 
 
-def auto_inputs(img: Image.Image, model: ModelInput) -> np.ndarray:
+def auto_inputs(img: Image.Image, model: ModelInput, alternatives: bool = True) -> np.ndarray:
     """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or more when
     the picture leaves unclear which of its two tones is the ink (see ink.polarity) or shows a
     sheet on a desk (see ink.sheet_on_a_desk); the caller keeps the one the model reads with
     more confidence."""
-    pages = read_pages(img)
+    pages = read_pages(img, alternatives=alternatives)
     return np.concatenate([model.normalise(frame_digit(page, model.size)) for page in pages])
 
 
@@ -342,10 +343,10 @@ def frame_digit(page: Page, size: tuple[int, int]) -> np.ndarray:
 
 def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
     """The picture's ink and parts at the working resolution; NoDigitError if it has none."""
-    return read_pages(img, side)[0]
+    return read_pages(img, side, alternatives=False)[0]
 
 
-def read_pages(img: Image.Image, side: int = WORK_SIDE) -> list[Page]:
+def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = True) -> list[Page]:
     """read_page, then the other readings worth trying, each if it has a digit: the page read
     with the other polarity when the picture leaves that unclear, and the picture with the desk
     around a sheet painted in the sheet's level when it shows one."""
@@ -359,9 +360,9 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE) -> list[Page]:
     except NoInkError:
         raise NoDigitError() from None
     others = []
-    if pages[0].unclear:
+    if alternatives and pages[0].unclear:
         others.append(lambda: clean(grey, white_on_black=not pages[0].white_on_black))
-    painted = sheet_on_a_desk(grey, pages[0])
+    painted = sheet_on_a_desk(grey, pages[0]) if alternatives else None
     if painted is not None:
         others.append(lambda: clean(painted))
     for read in others:
@@ -477,13 +478,14 @@ MODES = tuple(PREPROCESSORS)
 
 
 def preprocess(source, mode: str, model: ModelInput) -> np.ndarray:
-    """One picture's model input (1, h, w): the likelier one, when `auto` has two."""
-    return model_inputs(source, mode, model)[:1]
+    """One picture's model input (1, h, w): `auto`'s first reading only (see auto_inputs)."""
+    return model_inputs(source, mode, model, alternatives=False)
 
 
-def model_inputs(source, mode: str, model: ModelInput) -> np.ndarray:
+def model_inputs(source, mode: str, model: ModelInput, alternatives: bool = True) -> np.ndarray:
     """One picture's model inputs to try (k, h, w), the likelier first (see auto_inputs)."""
     if mode not in PREPROCESSORS:
         raise ValueError(f"unknown mode {mode!r}: use {' or '.join(MODES)}")
-    draft = WORK_SIDE if mode == "auto" else None
-    return PREPROCESSORS[mode](open_image(source, draft), model)
+    if mode == "plain":
+        return preprocess_plain(open_image(source), model)
+    return auto_inputs(open_image(source, WORK_SIDE), model, alternatives)
