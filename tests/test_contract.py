@@ -278,6 +278,11 @@ def test_reading_processes_answer_as_one_process(predictor, tmp_path, mnist_test
     Image.new("L", (56, 56), 240).save(tmp_path / "11.png")  # and a blank page
     one = predictor.predict_batch(paths)
     two = predictor.predict_batch(paths, batch_size=7, jobs=2)
+    # the pool's manager thread is gone when the answers are: left running, it races the
+    # interpreter's exit (a traceback, or a hang, now and then)
+    from concurrent.futures import process
+
+    assert not [t for t in process._threads_wakeups if t.is_alive()]
     assert [r.path for r in two] == [str(p) for p in paths]
     assert [r.to_json() for r in two] == [r.to_json() for r in one]
     assert [(r.error, r.internal) for r in two] == [(r.error, r.internal) for r in one]
