@@ -181,3 +181,29 @@ def test_every_category_generates_a_picture(mnist_dir, tmp_path):
         assert len(samples) == 2, category
         for sample in samples:
             Image.open(io.BytesIO(sample.data)).load()
+
+
+def test_throughput_photos_are_the_size_of_a_phone_s(tmp_path, monkeypatch):
+    """The throughput bench's 12 MP JPEGs carry a camera's grain: 2-4 MB like a phone's, not
+    the 0.9 MB of a smooth upscale that decodes in half the time. A folder is made once, and
+    made again when its recipe changes."""
+    import numpy as np
+
+    from benchmarks import throughput
+
+    monkeypatch.setitem(throughput.KINDS, "12mp-jpeg", (2, (4000, 3000), "JPEG"))
+    digits = np.zeros((3, 28, 28), np.uint8)
+    digits[:, 6:22, 12:16] = 255  # a 1
+    folder = tmp_path / "12mp-jpeg"
+    paths = throughput.write_folder(folder, "12mp-jpeg", digits)
+    assert len(paths) == 2 and all(1.5e6 < p.stat().st_size < 5e6 for p in paths)
+    with Image.open(paths[0]) as img:
+        assert img.size == (4000, 3000) and img.format == "JPEG"
+    made = [p.stat().st_mtime_ns for p in paths]
+    assert throughput.write_folder(folder, "12mp-jpeg", digits) == paths
+    assert [p.stat().st_mtime_ns for p in paths] == made  # kept
+    monkeypatch.setattr(throughput, "GRAIN", 0.0)
+    monkeypatch.setattr(throughput, "RECIPE", "seed {seed}, grain 0.0")
+    smooth = throughput.write_folder(folder, "12mp-jpeg", digits)
+    assert all(p.stat().st_size < 1.5e6 for p in smooth)  # made again, without the grain
+    assert sorted(folder.iterdir()) == smooth  # nothing in the folder but its pictures

@@ -323,6 +323,58 @@ def test_a_reading_process_prepares_as_the_main_one(tmp_path, capsys):
     assert f"warning: {tmp_path / 'odd.jpg'}: " in capsys.readouterr().err
 
 
+READERS_FORKED = """
+import os, sys, threading
+from runtime import predict
+
+def forked(jobs):
+    pool = predict._new_pool(jobs)
+    try:  # a forked reader's parent is this process; the fork server's readers are its own
+        return all(pool.submit(os.getppid).result() == os.getpid() for _ in range(jobs))
+    finally:
+        pool.shutdown()
+
+print(forked(2))  # nothing loaded yet, one thread: forked at once
+blocker = threading.Event()
+thread = threading.Thread(target=blocker.wait)
+thread.start()
+print(forked(2))  # another thread runs: from the fork server
+blocker.set()
+thread.join()
+import onnxruntime
+print(forked(2))  # ONNX Runtime loaded (its threads are not Python's): from the fork server
+"""
+
+
+def test_readers_are_forked_only_while_nothing_else_runs():
+    """Reading processes are forked at once (soonest at work) only by a process running one
+    Python thread with ONNX Runtime not loaded, as the CLI is when it starts them; else they
+    come from the fork server, which copies no other thread's state."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", READERS_FORKED], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False", "False"]
+
+
+def test_reading_tasks_hold_a_few_photos_or_many_small_images(tmp_path):
+    """Tasks sent to reading processes: at most CHUNK images, fewer once their files reach
+    CHUNK_BYTES, so a folder of photos ends with every process busy."""
+    from runtime.predict import _chunks
+
+    small = tmp_path / "small.png"
+    small.write_bytes(b"x" * 300)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"x" * 600)
+    assert [len(c) for c in _chunks([small] * 20, 8)] == [8, 8, 4]
+    assert [len(c) for c in _chunks([str(photo)] * 5, 8, 1000)] == [2, 2, 1]
+    mixed = [small, photo, small, photo, b"y" * 2000, tmp_path / "missing.png", small]
+    assert [len(c) for c in _chunks(mixed, 8, 1000)] == [3, 2, 2]
+    assert sum(_chunks(mixed, 8, 1000), []) == mixed
+
+
 def test_a_library_warning_outside_any_image_is_one_plain_line(capsys):
     """A Pillow warning raised while no image is being read (at start-up, say, or in a thread
     that has read none) is still one `warning:` line, with no image named."""
