@@ -38,9 +38,12 @@ THIN = 8  # a picture whose shorter side is under this is treated as small, what
 SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
+SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides,
 SHEET_DESK = 0.1  # ... leaves at least this share of the picture to the desk around it,
 SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull (it is convex)
-SHEET_WRITING = 0.85  # ... and writing that leaves it this share of that hull (a ring: less)
+SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
+SHEET_SQUARE = 0.85  # ... and it is a rectangle: it fills this share of the smallest one around
+# it, at any angle (an ellipse, a 0 drawn thick, fills pi/4)
 
 
 class NoInkError(Exception):
@@ -279,33 +282,45 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
 
 def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
     """The picture with the desk around a sheet of paper painted in the sheet's own level, when
-    the page's heaviest part is such a sheet (a note, a card, a slate) with the writing on it
-    left as holes; else None. Such a picture's border shows the desk, so the polarity vote
-    takes the desk for the paper and the whole sheet for the ink.
+    it shows such a sheet (a note, a card, a slate) with writing on it; else None. Such a
+    picture's border shows the desk, so the polarity vote takes the desk for the paper and the
+    whole sheet for the ink.
 
-    A sheet: a solid part covering a twentieth of the picture or more, touching at most two of
-    its sides (a thick digit cropped tight touches them all), with something inside it and a
-    desk around it."""
-    p = page.parts
-    if not page.keep:
+    The sheet is found in the picture's own two tones (Otsu on the grey, not on the page's ink,
+    whose paper surface flattens a sheet wider than its rolling ball): the largest part of the
+    tone the vote took for ink. A sheet covers a twentieth of the picture or more, runs off at
+    most three of its sides (a thick digit cropped tight runs off all four), leaves a tenth of
+    the picture to the desk, holds writing (holes of the other tone covering at most a quarter
+    of it), and is convex and rectangular, not the oval of a 0 drawn thick."""
+    tone = grey if page.white_on_black else 1.0 - grey
+    cut = otsu(tone)
+    if separability(tone, cut) < SEPARATED:
         return None
-    k = max(page.keep, key=lambda k: p.mass[k])
+    above = box3(tone) > cut
+    p = parts(above)
+    if not len(p):
+        return None
+    k = int(np.argmax(p.area))
     h, w = grey.shape
     top, left, bottom, right = p.top[k], p.left[k], p.bottom[k], p.right[k]
     sides = int(top == 0) + int(left == 0) + int(bottom == h) + int(right == w)
-    if p.area[k] < SHEET * h * w or sides > 2:
+    if p.area[k] < SHEET * h * w or sides > SHEET_SIDES:
         return None
     box = (slice(top, bottom), slice(left, right))  # holes lie inside the part's box
     mask = p.labels[box] == k + 1
     outside, _ = label(~mask)
     edge = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
-    filled = mask | ((outside > 0) & ~np.isin(outside, edge))
-    bright = int(np.count_nonzero(filled & (page.ink[box] > INK_LEVEL)))  # a 0's island too
+    holes = ~mask & ~np.isin(outside, edge)
+    filled = mask | holes
+    writing = holes & ~above[box]  # a 0's island of paper is the sheet's, not writing
     area = int(filled.sum())
-    if area == bright or area > (1 - SHEET_DESK) * h * w:  # nothing written, or no desk
+    if not writing.any() or area > (1 - SHEET_DESK) * h * w:  # nothing written, or no desk
         return None
-    hull = hull_area(filled)
-    if area < SHEET_CONVEX * hull or bright < SHEET_WRITING * hull:
+    outline = hull(filled)
+    hull_size = polygon_area(outline)
+    if area < SHEET_CONVEX * hull_size or writing.sum() > SHEET_WRITING * hull_size:
+        return None
+    if area < SHEET_SQUARE * rectangle_area(outline):  # an oval: a 0 drawn thick
         return None
     sheet = np.zeros(grey.shape, bool)
     sheet[box] = filled
@@ -314,12 +329,12 @@ def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
     return painted
 
 
-def hull_area(mask: np.ndarray) -> float:
-    """The area of the convex hull of a mask's pixels (as unit squares), by a monotone chain
-    over the corners of each row's leftmost and rightmost pixels."""
+def hull(mask: np.ndarray) -> np.ndarray:
+    """The convex hull of a mask's pixels (as unit squares): its corners (n, 2) as (x, y), by a
+    monotone chain over the corners of each row's leftmost and rightmost pixels."""
     rows = np.flatnonzero(mask.any(1))
     if rows.size == 0:
-        return 0.0
+        return np.zeros((0, 2))
     sub = mask[rows]
     left = sub.argmax(1)
     right = sub.shape[1] - 1 - sub[:, ::-1].argmax(1)
@@ -338,9 +353,30 @@ def hull_area(mask: np.ndarray) -> float:
             chain.append(q)
         return chain[:-1]
 
-    polygon = np.array(half(points) + half(points[::-1]))
+    return np.array(half(points) + half(points[::-1]))
+
+
+def hull_area(mask: np.ndarray) -> float:
+    """The area of the convex hull of a mask's pixels (as unit squares)."""
+    return polygon_area(hull(mask))
+
+
+def polygon_area(polygon: np.ndarray) -> float:
+    """The area of a polygon given by its corners (n, 2) in order (the shoelace formula)."""
     x, y = polygon[:, 0], polygon[:, 1]
     return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2)
+
+
+def rectangle_area(polygon: np.ndarray) -> float:
+    """The area of the smallest rectangle, at any angle, around a convex polygon: one of its
+    sides lies along one of the polygon's edges."""
+    edges = np.roll(polygon, -1, axis=0) - polygon
+    lengths = np.hypot(edges[:, 0], edges[:, 1])
+    edges = edges[lengths > 0] / lengths[lengths > 0, None]
+    along = polygon @ edges.T  # (corners, directions)
+    across = polygon @ np.stack([-edges[:, 1], edges[:, 0]], axis=1).T
+    areas = np.ptp(along, axis=0) * np.ptp(across, axis=0)
+    return float(areas.min()) if areas.size else 0.0
 
 
 EDGE_FILL = 0.8  # a line along a side with this much ink on it is the page's edge or the desk
