@@ -38,7 +38,7 @@ THIN = 8  # a picture whose shorter side is under this is treated as small, what
 SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
-SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides,
+SHEET_SIDES = 2  # ... runs off at most this many of the picture's sides,
 SHEET_DESK = 0.1  # ... leaves at least this share of the picture to the desk around it,
 SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull (it is convex)
 SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
@@ -289,7 +289,8 @@ def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
     The sheet is found in the picture's own two tones (Otsu on the grey, not on the page's ink,
     whose paper surface flattens a sheet wider than its rolling ball): the largest part of the
     tone the vote took for ink. A sheet covers a twentieth of the picture or more, runs off at
-    most three of its sides (a thick digit cropped tight runs off all four), leaves a tenth of
+    most two of its sides (a thick digit cropped tight runs off all four; a lit part of a page
+    in a shadow, three), leaves a tenth of
     the picture to the desk, holds writing (holes of the other tone covering at most a quarter
     of it), and is convex and rectangular, not the oval of a 0 drawn thick."""
     tone = grey if page.white_on_black else 1.0 - grey
