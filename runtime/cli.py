@@ -163,8 +163,8 @@ def run(paths: list[str], o: Options) -> int:
     warnings_on_one_line(current_image)
     items = list(expand(paths))
     readable = [path for path, error in items if error is None]
-    # reading processes cost ~0.15 s to start: worth it from a few dozen images, and started
-    # now, while the model loads
+    # reading processes cost a fraction of a second to start and end: worth it from a few dozen
+    # images, and started now, before the model loads
     jobs = o.jobs if len(readable) >= FEW * o.jobs and not o.ray and not o.multi else 1
     if jobs > 1:
         start_readers(jobs)

@@ -326,7 +326,7 @@ def _ordered(pool, work, items: Iterable, ahead: int, flatten: bool = False):
     when the caller stops early (Ctrl-C: what has not started is cancelled, what runs ends).
 
     The shutdown waits for the pool's own threads: a process pool left to end them itself
-    (`wait=False`) races the interpreter's exit, which then now and then printed a traceback or
+    (`wait=False`) races the interpreter's exit, which now and then printed a traceback or
     hung (CPython issue 83386; seen once each in a few dozen 12 MP folder runs here)."""
     window: deque = deque()
     try:
