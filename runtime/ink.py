@@ -382,13 +382,16 @@ def rectangle_area(polygon: np.ndarray) -> float:
 
 EDGE_FILL = 0.8  # a line along a side with this much ink on it is the page's edge or the desk
 EDGE_DEPTH = 0.35  # ... when the band of such lines is at most this deep
+EDGE_STROKE = 0.5  # ... and no stroke holding this share of the ink beyond the band hangs from it
+EDGE_REACH = 0.75  # ... running this share of the way across the picture
 
 
 def erase_page_edges(ink: np.ndarray) -> np.ndarray:
     """Erase bands along the picture's sides where nearly every pixel is inked: the page's
     edge with the desk beyond it, a scanner's dark border. Left alone: a band as deep as a
     third of the picture (a digit cropped to its box), and a band from which strokes run on
-    inward (the bar of a 7 cropped tight: its stem crosses the line just inside the band)."""
+    inward (the bar of a 7 cropped tight: its stem crosses the line just inside the band, or
+    hangs from it across the picture while holding most of the ink beyond the band)."""
     h, w = ink.shape
     if small((h, w)):
         return ink
@@ -405,6 +408,8 @@ def erase_page_edges(ink: np.ndarray) -> np.ndarray:
         inside = fill[min(depth + 1, n - 1)]
         if _touches_other_sides(inked, side, depth) >= 2 and 0.02 <= inside < 0.5:
             continue  # a tight crop whose strokes run on from the band
+        if _stroke_hangs_from(_beyond(ink, side, depth)):
+            continue  # a bar and its stem filling the frame: a 7, the base of a 2
         out = out.copy() if out is ink else out
         if side == "left":
             out[:, :depth] = 0
@@ -415,6 +420,30 @@ def erase_page_edges(ink: np.ndarray) -> np.ndarray:
         else:
             out[h - depth :] = 0
     return out
+
+
+def _beyond(ink: np.ndarray, side: str, depth: int) -> np.ndarray:
+    """The ink beyond a band of `depth` along `side`, turned so that its row 0 borders the band."""
+    h, w = ink.shape
+    return {
+        "top": ink[depth:], "bottom": ink[: h - depth][::-1],
+        "left": ink[:, depth:].T, "right": ink[:, : w - depth][:, ::-1].T,
+    }[side]  # fmt: skip
+
+
+def _stroke_hangs_from(beyond: np.ndarray) -> bool:
+    """Whether strong ink touching row 0 (the band's inner edge) holds most of the ink beyond the
+    band and runs most of the way across it: a digit's stroke, where a page's edge has at most
+    ruling, or its shadow, running on from it."""
+    found = parts(beyond > INK_LEVEL, beyond)
+    if len(found) == 0 or beyond.shape[0] == 0:
+        return False
+    touching = np.unique(found.labels[0][found.labels[0] > 0]) - 1
+    if touching.size == 0:
+        return False
+    held = found.mass[touching].sum() / found.mass.sum()
+    reach = found.bottom[touching].max() / beyond.shape[0]
+    return bool(held >= EDGE_STROKE and reach >= EDGE_REACH)
 
 
 def _touches_other_sides(inked: np.ndarray, side: str, depth: int) -> int:

@@ -540,6 +540,36 @@ def test_band_whose_strokes_run_on_to_the_other_sides_stays(turns):
     np.testing.assert_array_equal(erase_page_edges(tall), tall)
 
 
+@pytest.mark.parametrize("turns", range(4), ids=["top", "left", "bottom", "right"])
+def test_bar_whose_stem_crosses_the_picture_stays(turns):
+    """A 7 filling a low-resolution frame: its bar is a full band along one side, and its
+    slanted stem, hanging from the bar, reaches only the opposite side. The stem holds all the
+    ink beyond the band and crosses the picture, so the band is the digit's, not the desk."""
+    from runtime.ink import erase_page_edges
+
+    img = Image.new("L", (120, 120), 0)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([0, 0, 119, 19], fill=255)
+    draw.line([(100, 18), (45, 119)], fill=255, width=14)
+    ink = np.ascontiguousarray(np.rot90(np.asarray(img, np.float32) / 255, turns))
+    np.testing.assert_array_equal(erase_page_edges(ink), ink)
+
+
+def test_desk_band_with_a_line_hanging_from_it_is_erased():
+    """The desk along the top of a squared page: a dark vertical line of the squares runs from
+    it across the page, but the digit beside it holds most of the ink, so the band goes."""
+    from runtime.ink import erase_page_edges
+
+    ink = np.zeros((200, 200), np.float32)
+    ink[:24] = 0.9  # the desk
+    ink[24:, 40:42] = 0.8  # a dark line of the squares, down to the bottom
+    ink[80:160, 100:112] = 1.0  # the digit
+    ink[80:92, 100:150] = 1.0
+    out = erase_page_edges(ink)
+    assert out[:24].max() == 0
+    np.testing.assert_array_equal(out[30:], ink[30:])
+
+
 def test_cut_columns_find_the_thin_joint():
     """Two blobs joined by a thin bridge: the first column tried is in the bridge, and every
     column leaves a third of a digit on each side."""
