@@ -17,7 +17,7 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
    ruling of a page) and parts that line the picture's edge (a page's edge, a frame) are
    dropped;
 5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
-   with writing inside it, the caller may read the picture again with the desk painted over.
+   with writing inside it, the caller reads the picture again with the desk painted over.
 """
 
 from __future__ import annotations
@@ -280,19 +280,26 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
     return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
 
 
-def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
-    """The picture with the desk around a sheet of paper painted in the sheet's own level, when
-    it shows such a sheet (a note, a card, a slate) with writing on it; else None. Such a
-    picture's border shows the desk, so the polarity vote takes the desk for the paper and the
-    whole sheet for the ink.
+def paint_desk(grey: np.ndarray, sheet: np.ndarray, level: float) -> np.ndarray:
+    """The picture with everything off the sheet (a mask), and the sheet's rim, painted in the
+    sheet's level."""
+    painted = grey.copy()
+    painted[grow(~sheet, 2)] = level
+    return painted
+
+
+def find_sheet(grey: np.ndarray, page: Page) -> tuple[np.ndarray, float] | None:
+    """(the mask, the grey level) of a sheet of paper lying on a desk (a note, a card, a slate)
+    with writing on it, when the picture shows one; else None. Such a picture's border shows
+    the desk, so the polarity vote takes the desk for the paper and the whole sheet for the ink.
 
     The sheet is found in the picture's own two tones (Otsu on the grey, not on the page's ink,
     whose paper surface flattens a sheet wider than its rolling ball): the largest part of the
     tone the vote took for ink. A sheet covers a twentieth of the picture or more, runs off at
     most two of its sides (a thick digit cropped tight runs off all four; a lit part of a page
-    in a shadow, three), leaves a tenth of
-    the picture to the desk, holds writing (holes of the other tone covering at most a quarter
-    of it), and is convex and rectangular, not the oval of a 0 drawn thick."""
+    in a shadow, three), leaves a tenth of the picture to the desk, holds writing (holes of the
+    other tone covering at most a quarter of it), and is convex and rectangular, not the oval of
+    a 0 drawn thick."""
     tone = grey if page.white_on_black else 1.0 - grey
     cut = otsu(tone)
     if separability(tone, cut) < SEPARATED:
@@ -325,9 +332,7 @@ def sheet_on_a_desk(grey: np.ndarray, page: Page) -> np.ndarray | None:
         return None
     sheet = np.zeros(grey.shape, bool)
     sheet[box] = filled
-    painted = grey.copy()
-    painted[grow(~sheet, 2)] = float(np.median(grey[box][mask]))  # the desk and the sheet's rim
-    return painted
+    return sheet, float(np.median(grey[box][mask]))
 
 
 def hull(mask: np.ndarray) -> np.ndarray:
