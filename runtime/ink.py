@@ -36,6 +36,7 @@ OPENING = 0.2  # ... with a structuring element of this share of the picture (ra
 SMALL = 64  # below this size (px) a picture is no photo: one paper level
 THIN = 8  # a picture whose shorter side is under this is treated as small, whatever its length
 SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
+LEVEL_BINS = 64  # the paper's commonest level is the fullest of this many bins of its range
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
 SHEET_SIDES = 2  # ... runs off at most this many of the picture's sides,
@@ -229,27 +230,39 @@ def grow(mask: np.ndarray, radius: int = 1) -> np.ndarray:
 def stretch(ink: np.ndarray) -> np.ndarray:
     """Zero the paper and its noise, and bring the ink's level to 1, as MNIST strokes are."""
     t = otsu(ink)
-    if separability(ink, t) >= SEPARATED:
-        level, noise = _level_and_noise(ink[ink <= t])
-    else:  # Otsu split the paper's own noise: the ink is a tiny part of the picture
-        level, noise = _level_and_noise(ink)
-    floor = level + max(4 * noise, 0.01)
+    separated = separability(ink, t) >= SEPARATED  # else Otsu split the paper's own noise
+    paper = ink[ink <= t] if separated else None  # ... and the ink is a tiny part of it
     smooth = box3(ink) if min(ink.shape) >= 3 else ink
     peak = float(np.percentile(smooth, 99.9)) if smooth.size >= 1000 else float(smooth.max())
-    if peak - level < MIN_CONTRAST or peak < floor + 2 * noise:
+    for commonest in (False, True) if paper is not None else (False,):
+        level, noise = _level_and_noise(ink if paper is None else paper, commonest)
+        floor = level + max(4 * noise, 0.01)
+        if peak - level >= MIN_CONTRAST and peak >= floor + 2 * noise:
+            break
+    else:
         raise NoInkError()
     strong = ink[smooth > floor + 0.5 * (peak - floor)]
     top = float(np.median(strong)) if strong.size else peak
     return np.clip((ink - floor) / max(top - floor, 1e-6), 0.0, 1.0).astype(np.float32)
 
 
-def _level_and_noise(values: np.ndarray) -> tuple[float, float]:
-    """The median and, from the values below it, a robust standard deviation (from a sample of
-    at most SAMPLE values: statistics of the paper need no more)."""
+def _level_and_noise(values: np.ndarray, commonest: bool = False) -> tuple[float, float]:
+    """The median (or the commonest value) and, from the values below it, a robust standard
+    deviation (from a sample of at most SAMPLE values: statistics of the paper need no more).
+
+    The paper class of a blurred digit filling the frame can hold as many pixels of the
+    strokes' soft edges as of paper: its median then lies up the edges' ramp, and the spread
+    below it is the ramp's, not the paper's noise, so high that no ink stands above it; its
+    commonest value is still the paper's."""
     values = values.ravel()
     if values.size > SAMPLE:
         values = values[:: values.size // SAMPLE]
-    level = float(np.median(values))
+    if commonest and values.size:
+        counts, edges = np.histogram(values, bins=LEVEL_BINS)
+        k = int(np.argmax(counts))
+        level = float(np.median(values[(values >= edges[k]) & (values <= edges[k + 1])]))
+    else:
+        level = float(np.median(values))
     below = values[values <= level]
     return level, 1.4826 * float(np.median(level - below)) if below.size else 0.0
 
