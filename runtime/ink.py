@@ -230,12 +230,12 @@ def grow(mask: np.ndarray, radius: int = 1) -> np.ndarray:
 def stretch(ink: np.ndarray) -> np.ndarray:
     """Zero the paper and its noise, and bring the ink's level to 1, as MNIST strokes are."""
     t = otsu(ink)
-    separated = separability(ink, t) >= SEPARATED  # else Otsu split the paper's own noise
-    paper = ink[ink <= t] if separated else None  # ... and the ink is a tiny part of it
+    separated = separability(ink, t) >= SEPARATED  # else Otsu split the paper's own noise,
+    paper = ink[ink <= t] if separated else ink  # ... the ink being a tiny part of the picture
     smooth = box3(ink) if min(ink.shape) >= 3 else ink
     peak = float(np.percentile(smooth, 99.9)) if smooth.size >= 1000 else float(smooth.max())
-    for commonest in (False, True) if paper is not None else (False,):
-        level, noise = _level_and_noise(ink if paper is None else paper, commonest)
+    for commonest in (False, True) if separated else (False,):
+        level, noise = _level_and_noise(paper, commonest)
         floor = level + max(4 * noise, 0.01)
         if peak - level >= MIN_CONTRAST and peak >= floor + 2 * noise:
             break
@@ -375,11 +375,6 @@ def hull(mask: np.ndarray) -> np.ndarray:
     return np.array(half(points) + half(points[::-1]))
 
 
-def hull_area(mask: np.ndarray) -> float:
-    """The area of the convex hull of a mask's pixels (as unit squares)."""
-    return polygon_area(hull(mask))
-
-
 def polygon_area(polygon: np.ndarray) -> float:
     """The area of a polygon given by its corners (n, 2) in order (the shoelace formula)."""
     x, y = polygon[:, 0], polygon[:, 1]
@@ -454,7 +449,7 @@ def _stroke_hangs_from(beyond: np.ndarray) -> bool:
     band and runs most of the way across it: a digit's stroke, where a page's edge has at most
     ruling, or its shadow, running on from it."""
     found = parts(beyond > INK_LEVEL, beyond)
-    if len(found) == 0 or beyond.shape[0] == 0:
+    if len(found) == 0:
         return False
     touching = np.unique(found.labels[0][found.labels[0] > 0]) - 1
     if touching.size == 0:

@@ -201,7 +201,8 @@ class Predictor:
             if not options:
                 raise NoDigitError()
             page, found = options[0]
-            if len(options) > 1:  # polarity unclear: the reading whose weakest digit is surest
+            if len(options) > 1:  # polarity unclear, or a thick digit taken for a sheet:
+                # the reading whose weakest digit is surest
                 page, found = max(options, key=lambda o: self._weakest(o[1]))
             if len(found) == 1:  # one digit: framed exactly as the single reading frames it
                 try:

@@ -366,28 +366,27 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     found = find_sheet(grey, pages[0])
     if found is not None:
         painted = paint_desk(grey, *found)
-        try:
-            on_sheet = clean(painted)
-            select_digit(on_sheet)
-        except (NoInkError, NoDigitError):
-            on_sheet = None
+        on_sheet = _with_a_digit(painted)
         if on_sheet is not None and _is_the_sheet(pages[0], found[0]):
             pages, grey = [on_sheet], painted
         elif on_sheet is not None and alternatives:
             pages.append(on_sheet)
-    others = []
     if alternatives and pages[0].unclear:
-        others.append(lambda: clean(grey, white_on_black=not pages[0].white_on_black))
-    for read in others:
-        try:
-            other = read()
-            select_digit(other)
-            pages.append(other)
-        except (NoInkError, NoDigitError):
-            pass
+        other = _with_a_digit(grey, white_on_black=not pages[0].white_on_black)
+        pages += [other] if other is not None else []
     for page in pages:
         page.scale = (full_w / work.width, full_h / work.height)
     return pages
+
+
+def _with_a_digit(grey: np.ndarray, white_on_black: bool | None = None) -> Page | None:
+    """The page read from `grey`, if it has a digit; else None."""
+    try:
+        page = clean(grey, white_on_black)
+        select_digit(page)
+    except (NoInkError, NoDigitError):
+        return None
+    return page
 
 
 def _is_the_sheet(page: Page, sheet: np.ndarray) -> bool:
@@ -395,21 +394,15 @@ def _is_the_sheet(page: Page, sheet: np.ndarray) -> bool:
     reading took the sheet for the digit. A thick digit's body taken for a sheet has strokes
     outside it (the stem of a 6), and that reading is kept to try beside the sheet's."""
     try:
-        digit = page.parts.mask_of(select_digit(page))
+        digit = select_digit(page)
     except NoDigitError:
         return True
-    (top, bottom), (left, right) = _extent(digit.any(1)), _extent(digit.any(0))
-    (s_top, s_bottom), (s_left, s_right) = _extent(sheet.any(1)), _extent(sheet.any(0))
-    return (
-        top >= s_top - SHEET_RIM and bottom <= s_bottom + SHEET_RIM
-        and left >= s_left - SHEET_RIM and right <= s_right + SHEET_RIM
+    p, r = page.parts, SHEET_RIM
+    rows, cols = np.flatnonzero(sheet.any(1)), np.flatnonzero(sheet.any(0))
+    return bool(
+        p.top[digit].min() >= rows[0] - r and p.bottom[digit].max() <= rows[-1] + 1 + r
+        and p.left[digit].min() >= cols[0] - r and p.right[digit].max() <= cols[-1] + 1 + r
     )  # fmt: skip
-
-
-def _extent(along: np.ndarray) -> tuple[int, int]:
-    """The first and last index where `along` is True."""
-    where = np.flatnonzero(along)
-    return int(where[0]), int(where[-1])
 
 
 def select_digit(page: Page) -> list[int]:

@@ -14,8 +14,8 @@ from runtime.ink import (
     clean,
     find_sheet,
     hull,
-    hull_area,
     is_white_on_black,
+    polygon_area,
     rectangle_area,
     remove_ruling,
 )
@@ -264,6 +264,9 @@ def test_the_smallest_rectangle_around_a_shape():
 
 
 def test_hull_area_counts_pixels_as_squares():
+    def hull_area(mask):
+        return polygon_area(hull(mask))
+
     square = np.zeros((50, 60), bool)
     square[10:30, 5:45] = True
     assert hull_area(square) == square.sum()
