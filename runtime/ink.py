@@ -23,6 +23,7 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -277,6 +278,7 @@ class Page:
     scale: tuple[float, float] = (1.0, 1.0)  # pixels of the original picture per pixel here
     white_on_black: bool = False  # the polarity it was read with
     unclear: bool = False  # whether the picture left its polarity unclear (see polarity)
+    turn: Turn | None = None  # how the picture was turned before it was read (a sheet upright)
 
 
 def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
@@ -301,8 +303,41 @@ def paint_desk(grey: np.ndarray, sheet: np.ndarray, level: float) -> np.ndarray:
     return painted
 
 
-def find_sheet(grey: np.ndarray, page: Page) -> tuple[np.ndarray, float] | None:
-    """(the mask, the grey level) of a sheet of paper lying on a desk (a note, a card, a slate)
+@dataclass(frozen=True)
+class Turn:
+    """A picture turned `angle` degrees counter-clockwise about its centre, on a canvas grown
+    to hold all of it: the way back from the turned picture's pixels to the picture's."""
+
+    angle: float
+    size: tuple[int, int]  # (width, height) before the turn
+    turned: tuple[int, int]  # ... and after
+
+    def back(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points (pixel coordinates, centres at whole numbers) of the turned picture -> the
+        picture's."""
+        t = np.radians(self.angle)
+        dx, dy = x + 0.5 - self.turned[0] / 2, y + 0.5 - self.turned[1] / 2
+        return (
+            np.cos(t) * dx - np.sin(t) * dy + self.size[0] / 2 - 0.5,
+            np.sin(t) * dx + np.cos(t) * dy + self.size[1] / 2 - 0.5,
+        )
+
+
+def turn(grey: np.ndarray, angle: float, fill: float) -> tuple[np.ndarray, Turn]:
+    """The picture turned `angle` degrees counter-clockwise, its new corners filled with `fill`."""
+    img = Image.fromarray(grey.astype(np.float32))
+    turned = img.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=float(fill))
+    return np.asarray(turned, dtype=grey.dtype), Turn(angle, img.size, turned.size)
+
+
+class Sheet(NamedTuple):
+    mask: np.ndarray  # bool, the picture's size
+    level: float  # the sheet's grey level
+    angle: float  # degrees counter-clockwise its sides lie at, in [-45, 45)
+
+
+def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
+    """The mask, grey level and angle of a sheet of paper lying on a desk (a note, a card, a slate)
     with writing on it, when the picture shows one; else None. Such a picture's border shows
     the desk, so the polarity vote takes the desk for the paper and the whole sheet for the ink.
 
@@ -341,11 +376,12 @@ def find_sheet(grey: np.ndarray, page: Page) -> tuple[np.ndarray, float] | None:
     hull_size = polygon_area(outline)
     if area < SHEET_CONVEX * hull_size or writing.sum() > SHEET_WRITING * hull_size:
         return None
-    if area < SHEET_SQUARE * rectangle_area(outline):  # an oval: a 0 drawn thick
+    rectangle, angle = smallest_rectangle(outline)
+    if area < SHEET_SQUARE * rectangle:  # an oval: a 0 drawn thick
         return None
     sheet = np.zeros(grey.shape, bool)
     sheet[box] = filled
-    return sheet, float(np.median(grey[box][mask]))
+    return Sheet(sheet, float(np.median(grey[box][mask])), angle)
 
 
 def hull(mask: np.ndarray) -> np.ndarray:
@@ -381,16 +417,21 @@ def polygon_area(polygon: np.ndarray) -> float:
     return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2)
 
 
-def rectangle_area(polygon: np.ndarray) -> float:
-    """The area of the smallest rectangle, at any angle, around a convex polygon: one of its
-    sides lies along one of the polygon's edges."""
+def smallest_rectangle(polygon: np.ndarray) -> tuple[float, float]:
+    """(area, angle) of the smallest rectangle, at any angle, around a convex polygon: one of
+    its sides lies along one of the polygon's edges. The angle (degrees, in [-45, 45), positive
+    counter-clockwise as the picture is seen) is that of the side nearer the horizontal."""
     edges = np.roll(polygon, -1, axis=0) - polygon
     lengths = np.hypot(edges[:, 0], edges[:, 1])
     edges = edges[lengths > 0] / lengths[lengths > 0, None]
+    if not edges.size:
+        return 0.0, 0.0
     along = polygon @ edges.T  # (corners, directions)
     across = polygon @ np.stack([-edges[:, 1], edges[:, 0]], axis=1).T
     areas = np.ptp(along, axis=0) * np.ptp(across, axis=0)
-    return float(areas.min()) if areas.size else 0.0
+    best = int(areas.argmin())
+    angle = -np.degrees(np.arctan2(edges[best, 1], edges[best, 0]))  # rows run down
+    return float(areas[best]), float((angle + 45.0) % 90.0 - 45.0)
 
 
 EDGE_FILL = 0.8  # a line along a side with this much ink on it is the page's edge or the desk

@@ -247,7 +247,7 @@ class Predictor:
         for (candidate, _), x, log_probs in zip(found, inputs, self.run(inputs), strict=True):
             probs = self._probabilities(log_probs)
             digit = int(probs.argmax())
-            box = segment.box_in_original(candidate, page.scale)
+            box = segment.box_in_original(candidate, page)
             readings.append(DigitReading(digit, float(probs[digit]), box, probs, x[0]))
         weakest = min(r.confidence for r in readings)
         return NumberResult(

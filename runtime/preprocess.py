@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from runtime.components import parts
 from runtime.errors import first_line
-from runtime.ink import NoInkError, Page, clean, find_sheet, grow, paint_desk
+from runtime.ink import NoInkError, Page, Turn, clean, find_sheet, grow, paint_desk, turn
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 JPEG_DRAFT_LIMIT = 250_000_000  # pixels of a JPEG decoded at reduced scale (1/8: 4 MP)
@@ -29,6 +29,7 @@ BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
 SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the sheet itself
+SHEET_TILT = 3.0  # degrees: a sheet lying at more than this is turned upright to be read
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 
 
@@ -363,29 +364,35 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
         pages = [clean(grey)]
     except NoInkError:
         raise NoDigitError() from None
-    found = find_sheet(grey, pages[0])
+    found, turned = find_sheet(grey, pages[0]), None
     if found is not None:
-        painted = paint_desk(grey, *found)
-        on_sheet = _with_a_digit(painted)
-        if on_sheet is not None and _is_the_sheet(pages[0], found[0]):
-            pages, grey = [on_sheet], painted
+        painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
+        if abs(found.angle) >= SHEET_TILT:  # read the note along its sides
+            painted, sheet_turn = turn(painted, -found.angle, found.level)
+        on_sheet = _with_a_digit(painted, turned=sheet_turn)
+        if on_sheet is not None and _is_the_sheet(pages[0], found.mask):
+            pages, grey, turned = [on_sheet], painted, sheet_turn
         elif on_sheet is not None and alternatives:
             pages.append(on_sheet)
     if alternatives and pages[0].unclear:
-        other = _with_a_digit(grey, white_on_black=not pages[0].white_on_black)
+        other = _with_a_digit(grey, not pages[0].white_on_black, turned)
         pages += [other] if other is not None else []
     for page in pages:
         page.scale = (full_w / work.width, full_h / work.height)
     return pages
 
 
-def _with_a_digit(grey: np.ndarray, white_on_black: bool | None = None) -> Page | None:
-    """The page read from `grey`, if it has a digit; else None."""
+def _with_a_digit(
+    grey: np.ndarray, white_on_black: bool | None = None, turned: Turn | None = None
+) -> Page | None:
+    """The page read from `grey` (the picture, turned so if `turned`), if it has a digit; else
+    None."""
     try:
         page = clean(grey, white_on_black)
         select_digit(page)
     except (NoInkError, NoDigitError):
         return None
+    page.turn = turned
     return page
 
 

@@ -243,8 +243,15 @@ def split(candidate: Candidate, columns: list[int]) -> list[Candidate]:
     return pieces
 
 
-def box_in_original(candidate: Candidate, scale: tuple[float, float]) -> list[int]:
-    """The candidate's box in the original picture's pixels."""
+def box_in_original(candidate: Candidate, page: Page) -> list[int]:
+    """The candidate's box in the original picture's pixels: around its ink, turned back if the
+    page was turned (a sheet read upright)."""
     x0, y0, x1, y1 = candidate.box
-    sx, sy = scale
+    if page.turn is not None:
+        ys, xs = np.nonzero(candidate.mask)
+        corners = [(xs + dx, ys + dy) for dx in (-0.5, 0.5) for dy in (-0.5, 0.5)]
+        back = [page.turn.back(x, y) for x, y in corners]
+        xs, ys = np.concatenate([x for x, _ in back]), np.concatenate([y for _, y in back])
+        x0, y0, x1, y1 = xs.min() + 0.5, ys.min() + 0.5, xs.max() + 0.5, ys.max() + 0.5
+    sx, sy = page.scale
     return [round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)]

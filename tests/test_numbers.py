@@ -71,6 +71,29 @@ def test_a_number_on_a_note_on_a_dark_desk(mnist_test, predictor):
     assert right >= 9
 
 
+def test_a_number_on_a_turned_note_is_read_along_the_note(mnist_test, predictor):
+    """A number written on a note that lies turned on the desk is read along the note's sides,
+    and each digit's box, turned back, covers its writing in the photo."""
+    right = 0
+    for start in range(0, 60, 3):
+        picture, text = write(mnist_test, range(start, start + 3), gap=10, height=84)
+        photo = on_a_desk(picture, 0.3, angle=25)
+        blank = on_a_desk(Image.new("L", picture.size, 238), 0.3, angle=25)
+        writing = np.abs(np.asarray(photo, float) - np.asarray(blank, float)) > 60
+        result = predictor.read_number(photo)
+        right += result.text == text
+        boxed = np.zeros_like(writing)
+        for digit in result.digits:
+            x0, y0, x1, y1 = digit.box
+            inside = writing[y0:y1, x0:x1]
+            rows, cols = np.flatnonzero(inside.any(1)), np.flatnonzero(inside.any(0))
+            tight = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+            assert (x1 - x0) * (y1 - y0) <= 1.3 * tight  # the box hugs its ink
+            boxed[y0:y1, x0:x1] = True
+        assert (writing & boxed).sum() >= 0.98 * writing.sum()
+    assert right >= 19  # read as it lies, 18
+
+
 def groups_at_full_size(image: Image.Image):
     """The picture's digit candidates, analysed at its own size (boxes in its pixels)."""
     return groups(read_page(image, side=max(image.size)))
