@@ -40,7 +40,9 @@ SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 LEVEL_BINS = 64  # the paper's commonest level is the fullest of this many bins of its range
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
-SHEET_SIDES = 2  # ... runs off at most this many of the picture's sides,
+SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides (three, when the
+SHEET_EDGE = 0.5  # ... edge within the picture has at least this share of its contrast: no shadow)
+EDGE_RING = 2  # px on each side of an edge to measure its contrast
 SHEET_DESK = 0.1  # ... leaves at least this share of the picture to the desk around it,
 SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull (it is convex)
 SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
@@ -381,7 +383,24 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
         return None
     sheet = np.zeros(grey.shape, bool)
     sheet[box] = filled
+    if sides == SHEET_SIDES and edge_contrast(grey, sheet) < SHEET_EDGE:
+        return None  # a lit part of a page, running off three sides, in a soft shadow
     return Sheet(sheet, float(np.median(grey[box][mask])), angle)
+
+
+def edge_contrast(grey: np.ndarray, region: np.ndarray) -> float:
+    """How sharp a region's edge is: the contrast between the grey just inside its edge and just
+    outside it (2 px each way), as a share of the contrast between the region and the rest. The
+    edge of a sheet lying on a desk is a step (near 1); a lit patch in a soft shadow fades out
+    over tens of pixels (a small share)."""
+    rest = ~region
+    inside = region & grow(rest, EDGE_RING)
+    outside = rest & grow(region, EDGE_RING)
+    if not inside.any() or not outside.any():
+        return 0.0
+    far = float(np.median(grey[region])) - float(np.median(grey[rest]))
+    near = float(np.median(grey[inside])) - float(np.median(grey[outside]))
+    return near / far if far else 0.0
 
 
 def hull(mask: np.ndarray) -> np.ndarray:

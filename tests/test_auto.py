@@ -12,6 +12,7 @@ from runtime.components import label, parts
 from runtime.ink import (
     NoInkError,
     clean,
+    edge_contrast,
     find_sheet,
     hull,
     is_white_on_black,
@@ -183,6 +184,34 @@ def test_a_note_on_a_dark_desk_is_read(mnist_test, predictor, share, angle):
         found += len(pages) == 1 and not pages[0].white_on_black  # a 0's island can hide a note
         right += predictor.predict(photo).digit == labels[i]
     assert as_it_is >= 27 and found >= 27 and right >= 28
+
+
+def test_a_note_running_off_three_sides_is_found_and_a_part_in_a_shadow_is_not(
+    mnist_test, predictor
+):
+    """A large note can run off three of the photo's sides, leaving the desk on one: its edge
+    within the picture is a step, and it is read as a note. The part of a page in a soft
+    shadow can have the same outline and tones, but its edge fades over tens of pixels: it is
+    no sheet (taken for one, the rest of the page was painted away with its digits)."""
+    images, labels = mnist_test
+    right = 0
+    for i in range(10):
+        photo = on_a_desk(written_note(images[i]), 0.6, 30, (400, 400))
+        grey = np.asarray(photo, np.float32) / 255
+        sheet = find_sheet(grey, clean(grey))
+        edges = (sheet.mask[0], sheet.mask[-1], sheet.mask[:, 0], sheet.mask[:, -1])
+        assert sum(int(e.any()) for e in edges) == 3 and edge_contrast(grey, sheet.mask) > 0.8
+        right += predictor.predict(photo).digit == labels[i]
+    assert right >= 9
+    for soft in (False, True):  # a sheet's step, or a shadow's fade over 30 px
+        page = np.full((300, 400), 0.85, np.float32)
+        page[:, :150] = 0.55
+        if soft:
+            page[:, 135:165] = np.linspace(0.55, 0.85, 30)
+        ring = np.asarray(Image.fromarray(images[3]).resize((84, 84)), np.float32) / 255
+        page[100:184, 20:104] += 0.3 * ring  # light writing in the dark region
+        found = find_sheet(page, clean(page))
+        assert (found is None) == soft
 
 
 def test_a_thick_digit_s_body_taken_for_a_sheet_keeps_its_own_reading():
