@@ -17,7 +17,8 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
    ruling of a page) and parts that line the picture's edge (a page's edge, a frame) are
    dropped;
 5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
-   with writing inside it, the caller reads the picture again with the desk painted over.
+   with writing inside it, the caller reads the picture again with the desk painted over, the
+   sheet turned upright if it lies turned.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 LEVEL_BINS = 64  # the paper's commonest level is the fullest of this many bins of its range
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
-SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides (three, when the
-SHEET_EDGE = 0.5  # ... edge within the picture has at least this share of its contrast: no shadow)
-EDGE_RING = 2  # px on each side of an edge to measure its contrast
+SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides, the most only if
+SHEET_EDGE = 0.5  # ... its edge keeps this share of its contrast across it (a step, not a shadow),
+EDGE_RING = 2  # (px on each side of an edge to measure its contrast)
 SHEET_DESK = 0.1  # ... leaves at least this share of the picture to the desk around it,
 SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull (it is convex)
 SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
@@ -333,6 +334,8 @@ def turn(grey: np.ndarray, angle: float, fill: float) -> tuple[np.ndarray, Turn]
 
 
 class Sheet(NamedTuple):
+    """A sheet of paper found lying on a desk (see find_sheet)."""
+
     mask: np.ndarray  # bool, the picture's size
     level: float  # the sheet's grey level
     angle: float  # degrees counter-clockwise its sides lie at, in [-45, 45)
@@ -346,10 +349,11 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     The sheet is found in the picture's own two tones (Otsu on the grey, not on the page's ink,
     whose paper surface flattens a sheet wider than its rolling ball): the largest part of the
     tone the vote took for ink. A sheet covers a twentieth of the picture or more, runs off at
-    most two of its sides (a thick digit cropped tight runs off all four; a lit part of a page
-    in a shadow, three), leaves a tenth of the picture to the desk, holds writing (holes of the
-    other tone covering at most a quarter of it), and is convex and rectangular, not the oval of
-    a 0 drawn thick."""
+    most three of its sides (a thick digit cropped tight runs off all four), and off three only
+    if its edge within the picture is a step (the part of a page in a soft shadow fades out),
+    leaves a tenth of the picture to the desk, holds writing (holes of the other tone covering
+    at most a quarter of it), and is convex and rectangular, not the oval of a 0 drawn thick.
+    Its angle is that of the smallest rectangle around it (see smallest_rectangle)."""
     tone = grey if page.white_on_black else 1.0 - grey
     cut = otsu(tone)
     if separability(tone, cut) < SEPARATED:

@@ -29,7 +29,7 @@ BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
 SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the sheet itself
-SHEET_TILT = 3.0  # degrees: a sheet lying at more than this is turned upright to be read
+SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 
 
@@ -349,8 +349,9 @@ def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
 
 def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = True) -> list[Page]:
     """read_page, then the other readings worth trying, each if it has a digit: the picture with
-    the desk around a sheet painted in the sheet's level, when it shows one, and the page read
-    with the other polarity when the picture leaves that unclear.
+    the desk around a sheet painted in the sheet's level, when it shows one (turned upright if
+    the sheet lies turned; the page's `turn` says how), and the page read with the other
+    polarity when the picture leaves that unclear.
 
     A sheet on a desk (see ink.find_sheet) whose whole self the first reading took for the digit
     replaces that reading: the model, given the sheet's rectangle, reads it as a confident 0 or
