@@ -353,7 +353,10 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     if its edge within the picture is a step (the part of a page in a soft shadow fades out),
     leaves a tenth of the picture to the desk, holds writing (holes of the other tone covering
     at most a quarter of it), and is convex and rectangular, not the oval of a 0 drawn thick.
-    Its angle is that of the smallest rectangle around it (see smallest_rectangle)."""
+    Its angle is that of the smallest rectangle around it (see smallest_rectangle). A picture
+    too small to be a photo (see small) shows no desk: a bold 0 set snug passes for a sheet."""
+    if small(grey.shape):
+        return None
     tone = grey if page.white_on_black else 1.0 - grey
     cut = otsu(tone)
     if separability(tone, cut) < SEPARATED:

@@ -214,6 +214,40 @@ def test_a_note_running_off_three_sides_is_found_and_a_part_in_a_shadow_is_not(
         assert (found is None) == soft
 
 
+def test_a_picture_too_small_for_a_photo_shows_no_sheet(predictor):
+    """A bold condensed 0 set snug, 12x19 px (as Roboto Condensed Bold renders it): its body
+    runs off three sides with a step for an edge and a slit of paper inside, like a note on a
+    desk with writing, but a picture this small is no photo of a desk. Read as a sheet, the slit
+    was the digit: a 1."""
+    zero = np.array(
+        [
+            [251, 251, 219, 95, 29, 13, 46, 136, 245, 251, 251, 251],
+            [251, 199, 20, 7, 7, 7, 7, 7, 67, 242, 251, 251],
+            [243, 38, 7, 7, 7, 7, 7, 7, 7, 117, 251, 251],
+            [162, 7, 7, 7, 141, 229, 59, 7, 7, 17, 240, 251],
+            [90, 7, 7, 33, 251, 251, 180, 7, 7, 7, 178, 251],
+            [47, 7, 7, 76, 251, 251, 226, 7, 7, 7, 134, 251],
+            [21, 7, 7, 94, 251, 251, 245, 7, 7, 7, 113, 251],
+            [10, 7, 7, 97, 251, 251, 251, 7, 7, 7, 100, 251],
+            [7, 7, 7, 97, 251, 251, 251, 7, 7, 7, 97, 251],
+            [7, 7, 7, 97, 251, 251, 251, 7, 7, 7, 97, 251],
+            [7, 7, 7, 97, 251, 251, 251, 7, 7, 7, 97, 251],
+            [9, 7, 7, 97, 251, 251, 251, 7, 7, 7, 103, 251],
+            [20, 7, 7, 92, 251, 251, 245, 7, 7, 7, 115, 251],
+            [44, 7, 7, 73, 251, 251, 228, 7, 7, 7, 140, 251],
+            [87, 7, 7, 29, 250, 251, 183, 7, 7, 7, 184, 251],
+            [159, 7, 7, 7, 137, 231, 65, 7, 7, 20, 244, 251],
+            [241, 36, 7, 7, 7, 7, 7, 7, 7, 124, 251, 251],
+            [251, 196, 18, 7, 7, 7, 7, 7, 70, 243, 251, 251],
+            [251, 251, 216, 93, 28, 13, 46, 137, 246, 251, 251, 251],
+        ],
+        np.uint8,
+    )
+    grey = zero.astype(np.float32) / 255
+    assert find_sheet(grey, clean(grey)) is None
+    assert predictor.predict(Image.fromarray(zero)).digit == 0
+
+
 def test_a_thick_digit_s_body_taken_for_a_sheet_keeps_its_own_reading():
     """A thick digit whose body is a rectangle with a slit in it passes for a sheet with writing,
     but its stem stands outside that "sheet": the picture as it is stays the first reading, and
