@@ -39,8 +39,10 @@ def write(mnist_test, indices, gap=12, height=56, slope=0.0, specks=(), size=Non
 
 
 def test_a_number_on_paper_beside_a_dark_desk_that_fills_half_the_photo(mnist_test, predictor):
-    """A number written on the left of a page whose right half is a dark desk: the picture's
-    polarity is unclear (the desk is as large as the page), its first guess takes the desk for
+    """A number written on the left of a page whose right half is a dark desk. With a step
+    between them, the page is a sheet running off three sides, read as dark ink on light.
+    With the page fading into the dark (a deep shadow), it is no sheet and the picture's
+    polarity is unclear (the dark is as large as the page): the first guess takes the dark for
     the paper, and --multi keeps the other reading, whose weakest digit the model is surer of."""
     from runtime.preprocess import read_pages
     from runtime.segment import digits
@@ -52,6 +54,12 @@ def test_a_number_on_paper_beside_a_dark_desk_that_fills_half_the_photo(mnist_te
         grey[:, grey.shape[1] - 1 :] = 238
         wide = np.full((grey.shape[0], 2 * grey.shape[1] + 8), 40, np.uint8)  # desk: 52 %
         wide[:, : grey.shape[1]] = grey
+        photo = Image.fromarray(wide)
+        pages = read_pages(photo, 1024)
+        assert any(not page.white_on_black for page in pages)  # the sheet's reading
+        assert predictor.read_number(photo).text == text
+        fade = np.linspace(238, 40, 20).astype(np.uint8)
+        wide[:, grey.shape[1] : grey.shape[1] + 20] = fade  # the page fades into the dark
         photo = Image.fromarray(wide)
         pages = read_pages(photo, 1024)
         assert len(pages) >= 2 and pages[0].unclear
