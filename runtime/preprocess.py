@@ -331,9 +331,10 @@ def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
 
 
 def auto_inputs(img: Image.Image, model: ModelInput, alternatives: bool = True) -> np.ndarray:
-    """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or two when
-    the picture leaves unclear which of its two tones is the ink (see ink.polarity); the caller
-    keeps the one the model reads with more confidence."""
+    """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or more when
+    the picture leaves unclear which of its two tones is the ink (see ink.polarity) or shows a
+    sheet on a desk that may be a thick digit's body (see read_pages); the caller keeps the one
+    the model reads with more confidence."""
     pages = read_pages(img, alternatives=alternatives)
     return np.concatenate([model.normalise(frame_digit(page, model.size)) for page in pages])
 
@@ -365,18 +366,18 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
         pages = [clean(grey)]
     except NoInkError:
         raise NoDigitError() from None
-    found, turned = find_sheet(grey, pages[0]), None
+    found = find_sheet(grey, pages[0])
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
         if abs(found.angle) >= SHEET_TILT:  # read the note along its sides
             painted, sheet_turn = turn(painted, -found.angle, found.level)
         on_sheet = _with_a_digit(painted, turned=sheet_turn)
         if on_sheet is not None and _is_the_sheet(pages[0], found.mask):
-            pages, grey, turned = [on_sheet], painted, sheet_turn
+            pages, grey = [on_sheet], painted
         elif on_sheet is not None and alternatives:
             pages.append(on_sheet)
     if alternatives and pages[0].unclear:
-        other = _with_a_digit(grey, not pages[0].white_on_black, turned)
+        other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
     for page in pages:
         page.scale = (full_w / work.width, full_h / work.height)
