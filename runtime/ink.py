@@ -13,9 +13,9 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
    the paper class's median plus four of its standard deviations (from the half of the paper
    below its median, which no ink reaches); the ink's level is the median of its strong pixels;
 4. parts: connected components of the ink above half its level, so that light ruling, shadows
-   and texture fall below it; long straight lines that run past the digit on both sides (the
-   ruling of a page) and parts that line the picture's edge (a page's edge, a frame) are
-   dropped;
+   and texture fall below it; boxes drawn around writing (a form's field, a comb) are erased
+   along their lines; long straight lines that run past the digit on both sides (the ruling of
+   a page) and parts that line the picture's edge (a page's edge) are dropped;
 5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
    with writing inside it, the caller reads the picture again with the desk painted over, the
    sheet turned upright if it lies turned.
@@ -292,7 +292,7 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
         unclear = not clear
     ink = grey if white_on_black else 1.0 - grey
     ink = ink - paper_surface(ink)
-    ink = remove_ruling(erase_page_edges(stretch(ink)))
+    ink = remove_ruling(erase_frames(erase_page_edges(stretch(ink))))
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
     return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
@@ -326,10 +326,14 @@ class Turn:
         )
 
 
-def turn(grey: np.ndarray, angle: float, fill: float) -> tuple[np.ndarray, Turn]:
-    """The picture turned `angle` degrees counter-clockwise, its new corners filled with `fill`."""
+def turn(
+    grey: np.ndarray, angle: float, fill: float, grown: bool = True
+) -> tuple[np.ndarray, Turn]:
+    """The picture turned `angle` degrees counter-clockwise, its new corners filled with `fill`:
+    on a canvas grown to hold all of it, or (grown=False) on its own, its corners cut off, so
+    that what ran off its sides (a page's edge, a form's lines) still does."""
     img = Image.fromarray(grey.astype(np.float32))
-    turned = img.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=float(fill))
+    turned = img.rotate(angle, Image.Resampling.BILINEAR, expand=grown, fillcolor=float(fill))
     return np.asarray(turned, dtype=grey.dtype), Turn(angle, img.size, turned.size)
 
 
@@ -519,6 +523,8 @@ def _stroke_hangs_from(beyond: np.ndarray) -> bool:
     if len(found) == 0:
         return False
     touching = np.unique(found.labels[0][found.labels[0] > 0]) - 1
+    thin = max(2.0, RULING_THICKNESS * beyond.shape[1])  # a printed line running on, not a stroke
+    touching = touching[found.width[touching] > thin]
     if touching.size == 0:
         return False
     held = found.mass[touching].sum() / found.mass.sum()
@@ -552,11 +558,196 @@ def lines_an_edge(found: Parts, k: int) -> bool:
     return any(cover > 0.6 and depth < EDGE_DEPTH for cover, depth in along)
 
 
+FRAME_BAND = 0.1  # a box drawn around writing: its lines lie within this share of its size of
+FRAME_LINES = 0.8  # ... its sides (or of a divider across it) with this share of its pixels,
+FRAME_SIDE = 0.8  # ... each of its four sides drawn along this share of its length,
+FRAME_DIVIDER = 0.9  # ... and of any divider along this share (a digit's stem stops short),
+FRAME_HOLLOW = 0.5  # ... it covers at most this share of its box,
+FRAME_HOLDS = 0.1  # ... and ink of at least this share of its lines' lies inside it
+
+
+def erase_frames(ink: np.ndarray) -> np.ndarray:
+    """Erase the boxes drawn around writing (see frame_lines), with their soft edges, before
+    the ruling is looked for: ruling removal would take a faint box's long sides and leave its
+    short ones standing beside the digit as two 1s. A stroke that touches or crosses a box
+    keeps its pixels off the box's lines."""
+    if small(ink.shape):
+        return ink
+    found = parts(ink > LINE_LEVEL, ink)  # faint boxes too, as faint ruling
+    everything = list(range(len(found)))
+    erase = np.zeros(ink.shape, bool)
+    for k in everything:
+        lines = frame_lines(found, k, everything)
+        if lines is not None:
+            erase |= lines
+    if not erase.any():
+        return ink
+    rest = (ink > LINE_LEVEL) & ~grow(erase, 1)
+    return np.where(grow(erase, 2) & ~rest, np.float32(0), ink)
+
+
+def frame_lines(found: Parts, k: int, keep: list[int]) -> np.ndarray | None:
+    """Part k's lines (a mask of the picture's size) if it is a box drawn around other ink: a
+    form's field, the boxes of a comb (with dividers), a frame around a picture; else None.
+
+    A box is made of straight lines (runs of ink at least two bands long) in bands along the
+    four sides of its box, a tenth of its size deep (so a box photographed a few degrees off
+    still is one), and across it (dividers), each side drawn along most of its length; nearly
+    all of its ink in those bands is on those lines; it is hollow; and it holds ink inside it,
+    apart or touching it, at least a tenth of its lines' ink. A 0 drawn as a rectangle holds
+    none; an oval 0 leaves the corners of its box empty, and a 1 or a 7 does not run along
+    four sides."""
+    top, left, bottom, right = found.top[k], found.left[k], found.bottom[k], found.right[k]
+    h, w = bottom - top, right - left
+    if min(h, w) < 8 or found.area[k] > FRAME_HOLLOW * h * w:
+        return None
+    mine = found.labels[top:bottom, left:right] == k + 1
+    d = max(2, round(FRAME_BAND * min(h, w)))
+    across = [np.zeros(w, bool), np.zeros(h, bool)]  # columns, rows in a band of a line
+    for axis in (0, 1):  # the sides, and dividers inked along most of their length
+        along = _near(_near(mine, d, axis).mean(axis) >= FRAME_DIVIDER, d)
+        along[:d], along[-d:] = True, True
+        across[axis] = along
+    upright = _long_runs(mine.T, 2 * d).T & across[0][None, :]
+    flat = _long_runs(mine, 2 * d) & across[1][:, None]
+    lines = upright | flat
+    bands = (flat[:d], flat[-d:], upright[:, :d].T, upright[:, -d:].T)  # top, bottom, left, right
+    drawn = [
+        band.any(0).mean() >= FRAME_SIDE  # along most of the side, and thin: a thick stroke
+        and np.median(band.sum(0)[band.any(0)]) <= d / 2  # of a digit cropped tight is no line
+        for band in bands
+    ]
+    H, W = found.labels.shape  # two opposite sides the photo cuts off (a comb running out of
+    cut = (top == 0, bottom == H, left == 0, right == W)  # it) may lack lines
+    if not any(
+        drawn[a] and drawn[a + 1] and all(drawn[b] or cut[b] for b in (c, c + 1))
+        for a, c in ((0, 2), (2, 0))
+    ):
+        return None
+    in_bands = mine & (across[0][None, :] | across[1][:, None])
+    if lines.sum() < FRAME_LINES * in_bands.sum():
+        return None
+    inside = sum(
+        found.mass[j] for j in keep
+        if j != k and found.top[j] > top and found.bottom[j] < bottom
+        and found.left[j] > left and found.right[j] < right
+    )  # fmt: skip
+    if inside + (mine & ~grow(lines, 1)).sum() < FRAME_HOLDS * lines.sum():
+        return None
+    out = np.zeros(found.labels.shape, bool)
+    out[top:bottom, left:right] = _traced(mine, across[1]) | _traced(mine.T, across[0]).T
+    return out
+
+
+def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
+    """The pixels of the horizontal lines in each band of rows (call with the transpose for
+    vertical ones): those within half the line's thickness (and a pixel) of a straight line
+    fitted through the columns where the band holds the line alone, in those columns only. A
+    stroke that touches, crosses or runs along the line keeps its pixels, and the line's there."""
+    out = np.zeros_like(mine)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], band_rows.astype(np.int8), [0]])))
+    columns = np.arange(mine.shape[1])
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        band = mine[a:b]
+        count = band.sum(0)
+        inked = count > 0
+        if inked.sum() < 2:
+            continue
+        centre = (band * np.arange(b - a)[:, None]).sum(0) / np.maximum(count, 1)
+        thick = float(np.median(count[inked]))
+        alone = inked & (count <= 1.5 * thick)
+        if alone.sum() < 2:
+            continue
+        slope, offset = np.polyfit(columns[alone], centre[alone], 1)
+        line = slope * columns + offset
+        rows = np.arange(b - a)[:, None]
+        out[a:b] = band & (np.abs(rows - line[None, :]) <= thick / 2 + 1) & alone[None, :]
+    return out
+
+
+def _long_runs(mask: np.ndarray, length: int) -> np.ndarray:
+    """The pixels of `mask` in runs along its rows at least `length` long."""
+    out = np.zeros_like(mask)
+    rows, starts, ends = runs(mask)
+    for r, s, e in zip(*(a[ends - starts >= length] for a in (rows, starts, ends)), strict=True):
+        out[r, s:e] = True
+    return out
+
+
+def _near(mask: np.ndarray, d: int, axis: int = 0) -> np.ndarray:
+    """Whether each pixel has a True within d pixels of it along its row (axis 0: a 1-d mask's
+    only axis) or its column (axis 1)."""
+    m = np.atleast_2d(mask if axis == 0 else mask.T)
+    n = m.shape[1]
+    c = np.concatenate([np.zeros((m.shape[0], 1), np.int32), np.cumsum(m, 1, dtype=np.int32)], 1)
+    out = (c[:, np.minimum(np.arange(n) + d + 1, n)] - c[:, np.maximum(np.arange(n) - d, 0)]) > 0
+    out = out.reshape(mask.shape) if mask.ndim == 1 else out
+    return out if axis == 0 else out.T
+
+
+SKEW_LIMIT = 6.0  # degrees: the long thin lines of a page photographed this far off level
+SKEW_STEP = 0.5  # ... (found to this step)
+SKEW_MIN = 1.0  # ... are turned level when they lie at least this far off
+SKEW_SAMPLE = 4096  # ink pixels enough to find them
+
+
+def line_skew(ink: np.ndarray) -> float:
+    """How many degrees counter-clockwise the picture's long thin lines lie turned (ruled or
+    squared paper, a margin, a form's boxes and lines, photographed a few degrees off): turning
+    the picture back by as much levels them. 0.0 when it has none, or they lie within SKEW_MIN
+    of level or upright.
+
+    The ink is summed along each slope up to SKEW_LIMIT either way, across the rows and across
+    the columns; the slope whose fullest row (column) holds a line (RULING_SPAN of the picture's
+    width, or height) wins, if that line is thin (as ruling is: a stroke of a digit cropped
+    tight is thick, and is left as it lies). Ruling at a slope breaks into short runs, which
+    ruling removal does not see as lines."""
+    h, w = ink.shape
+    if small((h, w)):
+        return 0.0
+    ys, xs = np.nonzero(ink > LINE_LEVEL)
+    step = max(1.0, ys.size / SKEW_SAMPLE)
+    if step > 1:  # a sample at random (seeded): every n-th pixel would line up in columns
+        pick = np.random.default_rng(0).choice(ys.size, SKEW_SAMPLE, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    ys, xs = ys - h / 2, xs - w / 2
+    found = []
+    for along, across, length, sign in ((xs, ys, w, -1.0), (ys, xs, h, 1.0)):
+        peak, angle, thickness = _fullest_line(along, across)
+        if peak * step >= RULING_SPAN * length and thickness <= max(2.0, RULING_THICKNESS * length):
+            found.append((peak * step / length, sign * angle))
+    if not found:
+        return 0.0
+    angle = max(found)[1]
+    return angle if abs(angle) >= SKEW_MIN else 0.0
+
+
+def _fullest_line(along: np.ndarray, across: np.ndarray) -> tuple[int, float, int]:
+    """Points summed into lines across the `along` axis at each slope: the fullest line's
+    count, its slope (degrees; the level one wins ties) and its thickness (the lines around it
+    holding at least half its count)."""
+    best = (0, 0.0, np.zeros(1, np.int64))
+    for angle in sorted(np.arange(-SKEW_LIMIT, SKEW_LIMIT + SKEW_STEP / 2, SKEW_STEP), key=abs):
+        lines = np.round(across - along * np.tan(np.radians(angle))).astype(np.int64)
+        counts = np.bincount(lines - lines.min()) if lines.size else np.zeros(1, np.int64)
+        if counts.max() > best[0]:
+            best = (int(counts.max()), float(angle), counts)
+    peak, angle, counts = best
+    full = counts >= max(peak, 1) / 2
+    low = high = int(np.argmax(counts))
+    while low > 0 and full[low - 1]:
+        low -= 1
+    while high + 1 < full.size and full[high + 1]:
+        high += 1
+    return peak, angle, high - low + 1
+
+
 RULING_SPAN = 0.6  # a straight run of ink longer than this share of the picture may be ruling
 LINE_LEVEL = 0.2  # ... counting ink above this share of the ink's level
 RULING_THICKNESS = 0.05  # ... and thinner than this share of the picture
 RULING_STRENGTH = 0.7  # ruling is fainter than this share of the ink's level ...
 RULING_OVERHANG = 0.1  # ... or runs past the rest of the ink by this share at both ends
+RULING_PIECE = 0.1  # a line a little off level is pieces at least this share of it long
 
 
 def remove_ruling(ink: np.ndarray) -> np.ndarray:
@@ -580,13 +771,12 @@ def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
     """Horizontal lines only (call with the transpose for vertical ones)."""
     h, w = ink.shape
     mask = ink > LINE_LEVEL
-    rows, starts, ends = runs(mask)
-    long = (ends - starts) >= span * w
-    if not long.any():
+    # a line photographed a little off level steps a pixel up or down: its runs are long where
+    # a pixel of leeway joins them, and its own pieces are long too (a stroke's are short)
+    line = _long_runs(_near(mask, 1, axis=1), int(np.ceil(span * w)))
+    if not line.any():
         return ink
-    line = np.zeros_like(mask)
-    for r, s, e in zip(rows[long], starts[long], ends[long], strict=True):
-        line[r, s:e] = True
+    line &= _long_runs(mask, round(RULING_PIECE * w))
     rest = parts((ink > INK_LEVEL) & ~grow(line, 1), ink)
     if len(rest):
         main = int(np.argmax(rest.mass))

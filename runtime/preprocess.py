@@ -20,7 +20,18 @@ from PIL import Image, UnidentifiedImageError
 
 from runtime.components import parts
 from runtime.errors import first_line
-from runtime.ink import NoInkError, Page, Turn, clean, find_sheet, grow, paint_desk, turn
+from runtime.ink import (
+    NoInkError,
+    Page,
+    Turn,
+    border,
+    clean,
+    find_sheet,
+    grow,
+    line_skew,
+    paint_desk,
+    turn,
+)
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
 JPEG_DRAFT_LIMIT = 250_000_000  # pixels of a JPEG decoded at reduced scale (1/8: 4 MP)
@@ -30,6 +41,8 @@ SPECK = 0.02  # a part with less ink than this share of the digit's main part is
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
 SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the sheet itself
 SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
+UNDERLINE = 0.25  # a flat part under a digit, at most this share of its width tall, underlines it
+UNDERLINE_SLACK = 0.1  # ... when it runs along the digit to within this share of its width
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 
 
@@ -367,6 +380,13 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     except NoInkError:
         raise NoDigitError() from None
     found = find_sheet(grey, pages[0])
+    skew = line_skew(pages[0].ink) if found is None and not pages[0].unclear else 0.0
+    if skew:  # a ruled page or a form photographed a few degrees off: read it level
+        level = float(np.median(border(grey)))
+        levelled, how = turn(grey, -skew, level, grown=False)
+        page = _with_a_digit(levelled, turned=how)
+        if page is not None:
+            pages, grey = [page], levelled
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
         if abs(found.angle) >= SHEET_TILT:  # read the note along its sides
@@ -441,7 +461,30 @@ def select_digit(page: Page) -> list[int]:
                 top, left = min(top, p.top[k]), min(left, p.left[k])
                 bottom, right = max(bottom, p.bottom[k]), max(right, p.right[k])
                 grew = True
-    return sorted(group)
+    return sorted(group - {k for k in group if _underlines(p, k, group)})
+
+
+def _underlines(p, k: int, group: set[int]) -> bool:
+    """Whether part k is a line drawn under the rest of the digit (see underlines)."""
+    rest = group - {k}
+    if not rest:
+        return False
+    body = (min(p.left[j] for j in rest), min(p.top[j] for j in rest),
+            max(p.right[j] for j in rest), max(p.bottom[j] for j in rest))  # fmt: skip
+    return underlines((p.left[k], p.top[k], p.right[k], p.bottom[k]), body)
+
+
+def underlines(line: tuple, body: tuple) -> bool:
+    """Whether a mark (box: left, top, right, bottom) is a line drawn under a digit's body: flat
+    (at most UNDERLINE of its width tall), wholly below the body and along all of it (within a
+    tenth of its width at each end). No digit has a stroke of its own there: a 2's base meets
+    its diagonal at the same height, and the bottom of a loop broken off is shorter than the
+    loop."""
+    slack = UNDERLINE_SLACK * (body[2] - body[0])
+    return bool(
+        line[3] - line[1] <= UNDERLINE * (line[2] - line[0]) and line[1] >= body[3]
+        and line[0] <= body[0] + slack and line[2] >= body[2] - slack
+    )  # fmt: skip
 
 
 def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:

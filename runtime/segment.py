@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.ink import Page
-from runtime.preprocess import frame
+from runtime.preprocess import frame, underlines
 
 WORK_SIDE = 1024  # a number's digits are small in its picture: analysed at up to this size
 OVERLAP = 0.5  # parts sharing this share of the narrower one's width may be one digit
@@ -102,16 +102,17 @@ def groups(page: Page) -> list[Candidate]:
 
 def _join_bars(digits: list[Candidate], bars: list[Candidate]) -> list[Candidate]:
     """A bar (a flat stroke, too short to be a digit but as wide as one's mark) that lies over
-    or under a digit, sharing some of its columns, is that digit's: the bar of a 5 written
-    apart, a 7's crossbar. It joins the digit it shares most columns with; a bar beside the
-    digits (a dash between them) or far above or below them is dropped, as a speck is."""
+    a digit or across its lower part, sharing some of its columns, is that digit's: the bar of
+    a 5 written apart, a 7's crossbar. It joins the digit it shares most columns with; a bar
+    beside the digits (a dash between them), wholly under them (an underline) or far above
+    them is dropped, as a speck is."""
     out = list(digits)
     for bar in bars:
         near = []
         for i, digit in enumerate(digits):
             across = min(bar.box[2], digit.box[2]) - max(bar.box[0], digit.box[0])
             down = _gap(bar, digit)[1]
-            if across > 0 and down <= 0.25 * digit.height:
+            if across > 0 and down <= 0.25 * digit.height and not underlines(bar.box, digit.box):
                 near.append((across, i))
         if near:
             i = max(near)[1]
@@ -163,12 +164,16 @@ def _joined(a: Candidate, b: Candidate) -> Candidate:
 
 def _one_digit(p, group: list[int], k: int) -> bool:
     """Whether part k belongs with the group: overlapping in x, and stacked above or below
-    it, inside it, or much smaller than it (a piece of a stroke)."""
+    it, inside it, or much smaller than it (a piece of a stroke); but not a flat line under the
+    other (an underline)."""
     left, right = min(p.left[j] for j in group), max(p.right[j] for j in group)
     top, bottom = min(p.top[j] for j in group), max(p.bottom[j] for j in group)
     across = min(right, p.right[k]) - max(left, p.left[k])
     if across < OVERLAP * min(right - left, p.width[k]):
         return False
+    part = (p.left[k], p.top[k], p.right[k], p.bottom[k])
+    if underlines(part, (left, top, right, bottom)) or underlines((left, top, right, bottom), part):
+        return False  # a line under the other: an underline, not a stroke of the digit
     down = min(bottom, p.bottom[k]) - max(top, p.top[k])
     stacked = down < STACKED * min(bottom - top, p.height[k])
     inside = left <= p.left[k] and p.right[k] <= right and top <= p.top[k] and p.bottom[k] <= bottom

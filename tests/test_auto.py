@@ -14,8 +14,10 @@ from runtime.ink import (
     clean,
     edge_contrast,
     find_sheet,
+    frame_lines,
     hull,
     is_white_on_black,
+    line_skew,
     polygon_area,
     remove_ruling,
     smallest_rectangle,
@@ -417,6 +419,43 @@ def test_light_ruling_is_removed_from_the_ink():
     assert 50 <= rows[0] and rows[-1] <= 190 and 110 <= cols[0] and cols[-1] <= 210
 
 
+def turned_photo(page: Image.Image, angle: float) -> Image.Image:
+    """A page photographed `angle` degrees off: turned, then cropped to its middle so that no
+    corner of the turn shows and its lines run on to the photo's sides."""
+    w, h = page.size
+    turned = page.rotate(angle, Image.Resampling.BICUBIC, fillcolor=page.getpixel((0, 0)))
+    m = int(np.ceil(np.tan(np.radians(abs(angle))) * max(w, h) / 2)) + 1
+    return turned.crop((m, m, w - m, h - m))
+
+
+@pytest.mark.parametrize("angle", [-4.0, -2.0, 3.0, 5.0])
+def test_the_slope_of_a_ruled_page_photographed_off_level_is_found(angle):
+    """A ruled page turned a few degrees: its lines' slope is found (to half a degree), so that
+    it can be read level; a level page, and a 7 cropped tight whose thick bar spans the
+    picture, have none."""
+
+    def skew(img: Image.Image) -> float:
+        return line_skew(clean(np.asarray(img.convert("L"), np.float32) / 255).ink)
+
+    assert abs(skew(turned_photo(ruled_page(seven, ruling=(60, 80, 150)), angle)) - angle) <= 0.5
+    assert skew(ruled_page(seven, ruling=(60, 80, 150))) == 0.0
+    img = Image.new("L", (90, 120), 250)
+    seven(ImageDraw.Draw(img), 10, box=(3, 4, 86, 118), width=9)
+    assert skew(turned_photo(img, angle)) == 0.0
+
+
+@pytest.mark.parametrize("angle", [0.8, -3.0])
+def test_ruling_on_a_page_photographed_off_level_is_removed(angle):
+    """Ruling as dark as the pen on a page turned 0.8 degrees (its lines break into runs of a
+    third of the picture; a pixel of leeway joins them) or 3 degrees (read level): the 7's box
+    is the 7's, not the ruling's."""
+    photo = turned_photo(ruled_page(seven, ruling=(60, 80, 150), spacing=50), angle)
+    page = read_pages(photo)[0]
+    digit = page.parts.mask_of(select_digit(page))
+    cols = np.flatnonzero(digit.any(0))
+    assert cols[-1] - cols[0] < 110  # the 7 is 80 px wide; the page 300
+
+
 def test_strong_ruling_running_past_the_digit_is_removed():
     """A line as dark as the pen that runs far past the digit on both sides is ruling."""
     dark = (20, 30, 120)
@@ -535,6 +574,114 @@ def test_a_line_on_the_second_row_takes_the_fainter_of_both_rows_beside_it():
     out = remove_ruling(ink)
     assert out[1, 20:24].min() == 1.0 and out[1, 170:174].max() == 0.0
     assert out[1, :20].max() == 0.0
+
+
+def in_a_box(digit: np.ndarray, box: int | None, pad: int = 14, angle: float = 0.0):
+    """An MNIST digit, three times its size, dark on light paper, inside a printed box of grey
+    level `box` (None: no box) drawn `pad` px from its ink, the photo turned by `angle`."""
+    ink = np.asarray(Image.fromarray(digit).resize((84, 84), Image.Resampling.BILINEAR), float)
+    img = Image.new("L", (220, 220), 245)
+    img.paste(Image.fromarray((245 - 225 * ink / 255).astype(np.uint8)), (68, 68))
+    if box is not None:
+        rows, cols = np.flatnonzero((ink > 60).any(1)), np.flatnonzero((ink > 60).any(0))
+        corners = [68 + cols[0] - pad, 68 + rows[0] - pad, 68 + cols[-1] + pad, 68 + rows[-1] + pad]
+        ImageDraw.Draw(img).rectangle(corners, outline=box, width=2)
+    return img.rotate(angle, Image.Resampling.BILINEAR, fillcolor=245) if angle else img
+
+
+@pytest.mark.parametrize(
+    "box, angle", [(20, 0), (140, 0), (20, 3)], ids=["dark", "light", "turned"]
+)
+def test_a_box_printed_around_a_digit_is_not_ink(mnist_test, predictor, box, angle):
+    """A form's field: the box around the digit is left out, so the model sees the digit as it
+    would without the box (dark or light lines, or the photo turned 3 degrees), and reads it."""
+    images, labels = mnist_test
+    for i in (0, 1, 2, 3, 4, 7, 11, 18, 61, 84):
+        boxed = preprocess(in_a_box(images[i], box, angle=angle), "auto", MODEL)
+        alone = preprocess(in_a_box(images[i], None, angle=angle), "auto", MODEL)
+        assert np.abs(np.subtract(extent(boxed), extent(alone))).max() <= 2, i
+        assert predictor.predict(in_a_box(images[i], box, angle=angle)).digit == labels[i]
+
+
+def extent(x: np.ndarray) -> list[int]:
+    """The first and last rows and columns of a model input's ink (as a box: top, bottom, left,
+    right). The ink's level may differ a little with other marks in the picture; its box not."""
+    on = MODEL.pixels(x) > 0.15
+    return [*np.flatnonzero(on.any(1))[[0, -1]], *np.flatnonzero(on.any(0))[[0, -1]]]
+
+
+def underlined(digit: np.ndarray, line: bool = True) -> Image.Image:
+    """An MNIST digit, three times its size, dark on light paper, underlined 8 px below its ink
+    with a pen stroke as thick as its own, running past it on both sides."""
+    ink = np.asarray(Image.fromarray(digit).resize((84, 84), Image.Resampling.BILINEAR), float)
+    img = Image.new("L", (220, 220), 245)
+    img.paste(Image.fromarray((245 - 225 * ink / 255).astype(np.uint8)), (68, 60))
+    if line:
+        rows, cols = np.flatnonzero((ink > 60).any(1)), np.flatnonzero((ink > 60).any(0))
+        y = 60 + rows[-1] + 8
+        ImageDraw.Draw(img).line([(58 + cols[0], y), (78 + cols[-1], y)], fill=20, width=6)
+    return img
+
+
+def test_a_line_under_a_digit_is_not_part_of_it(mnist_test, predictor):
+    """An underlined digit is read as the digit (an underlined 7 is no 2): the line is left out
+    of the digit's box."""
+    images, labels = mnist_test
+    for i in (0, 1, 2, 3, 4, 7, 11, 18, 61, 84):
+        with_line = preprocess(underlined(images[i]), "auto", MODEL)
+        alone = preprocess(underlined(images[i], line=False), "auto", MODEL)
+        assert np.abs(np.subtract(extent(with_line), extent(alone))).max() <= 2, i
+        assert predictor.predict(underlined(images[i])).digit == labels[i]
+
+
+def test_a_flat_stroke_level_with_the_digit_s_foot_stays_in_it():
+    """A 2 whose base is written apart from its diagonal, at the height the diagonal ends: the
+    base is the 2's, not an underline."""
+    img = Image.new("L", (200, 200), 245)
+    draw = ImageDraw.Draw(img)
+    draw.line([(70, 70), (100, 45), (130, 70), (75, 150)], fill=20, width=8, joint="curve")
+    draw.line([(84, 150), (140, 150)], fill=20, width=8)  # the base, apart from the diagonal
+    page = read_page(img)
+    assert len(select_digit(page)) == 2
+
+
+def rectangle(inside: tuple[int, int] | None) -> np.ndarray:
+    """A hollow rectangle (a 0 drawn square, or a box) with a 6x6 blot at `inside` or none."""
+    img = Image.new("L", (200, 200), 245)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([60, 40, 140, 160], outline=20, width=5)
+    if inside is not None:
+        y, x = inside
+        draw.rectangle([x, y, x + 5, y + 5], fill=20)
+    return np.asarray(img, np.float32) / 255
+
+
+@pytest.mark.parametrize("inside, is_box", [(None, False), ((90, 95), False)])
+def test_a_rectangle_holding_little_or_no_ink_is_a_digit_not_a_box(inside, is_box):
+    """A 0 written as a rectangle stays a digit, even with a speck inside it (under a tenth of
+    its ink): a box must hold writing."""
+    page = clean(rectangle(inside))
+    big = int(np.argmax(page.parts.area))
+    assert big in page.keep and (frame_lines(page.parts, big, page.keep) is not None) is is_box
+    assert page.parts.width[select_digit(page)].max() >= 80
+
+
+def test_only_boxes_with_four_sides_of_straight_lines_are_frames():
+    """The frame test on made-up parts: a box around a blot is one; without one of its sides
+    (a U around it), or as an oval ring (corners empty), it is not."""
+    box = np.zeros((100, 100), bool)
+    box[10:13, 10:90] = box[87:90, 10:90] = box[10:90, 10:13] = box[10:90, 87:90] = True
+    blot = np.zeros_like(box)
+    blot[40:60, 40:60] = True
+    yy, xx = np.mgrid[:100, :100]
+    r = np.hypot((yy - 50) / 40, (xx - 50) / 40)
+    ring = (r > 0.93) & (r < 1.0)
+    u_shape = box.copy()
+    u_shape[10:13, 13:87] = False
+    for shape, expected in ((box, True), (u_shape, False), (ring, False)):
+        found = parts(shape | blot)
+        outer = int(np.argmax(found.width))
+        assert (frame_lines(found, outer, list(range(len(found)))) is not None) is expected
 
 
 def test_bar_of_a_tight_seven_stays():
@@ -661,6 +808,36 @@ def test_desk_band_is_erased_even_when_a_digit_touches_it(turns):
     out = np.rot90(erase_page_edges(np.ascontiguousarray(np.rot90(ink, turns))), -turns)
     assert out[:, :20].max() == 0 and out[0:80, 24:30].min() == 1.0
     np.testing.assert_array_equal(out[:, 22:], ink[:, 22:])  # the band and its soft edge only
+
+
+def test_desk_band_with_a_printed_line_running_from_it_is_erased():
+    """A form's printed line runs from the desk beside the page across the picture, under the
+    digit: it is a line, not a stroke hanging from the band, and the band goes."""
+    from runtime.ink import erase_page_edges
+
+    ink = np.zeros((200, 300), np.float32)
+    ink[:, :20] = 0.9  # the desk
+    ink[150:152, 20:] = 0.8  # the printed line, two pixels thin
+    ink[40:140, 140:150] = 1.0  # a digit's stroke above it
+    out = erase_page_edges(ink)
+    assert out[:, :20].max() == 0 and out[150:152, 30:].min() == 0.8
+
+
+def test_a_comb_running_off_the_photo_is_a_frame():
+    """A form's comb cut off by the photo's sides (its end boxes open there) is still a box:
+    the sides the photo cuts off need no line."""
+    comb = np.zeros((120, 300), bool)
+    comb[20:23, :] = comb[100:103, :] = True  # top and bottom lines, running off both sides
+    for x in (60, 150, 240):
+        comb[20:103, x : x + 3] = True  # dividers
+    digit = np.zeros_like(comb)
+    digit[40:85, 100:108] = True  # a 1 in the middle box
+    found = parts(comb | digit)
+    outer = int(np.argmax(found.width))
+    lines = frame_lines(found, outer, list(range(len(found))))
+    assert lines is not None and not (lines & digit).any()
+    # where a divider crosses a line neither is erased: a dot of it stays, a speck
+    assert lines[21].mean() > 0.95 and lines[60, 61] and lines[60, 241]
 
 
 @pytest.mark.parametrize("turns", range(4), ids=["top", "left", "bottom", "right"])

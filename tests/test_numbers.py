@@ -142,6 +142,36 @@ def test_order_follows_the_centres_on_a_jumpy_baseline(predictor, mnist_test):
     assert result.text == f"{labels[CLEAR[2]]}{labels[CLEAR[3]]}"
 
 
+def test_a_number_written_in_a_comb_of_boxes_is_read(predictor, mnist_test):
+    """A form's comb: one box per digit, sharing their sides. The dividers are not 1s."""
+    images, labels = mnist_test
+    picks = CLEAR[:5]
+    img = Image.new("L", (60 + 70 * len(picks), 140), 245)
+    draw = ImageDraw.Draw(img)
+    for n, i in enumerate(picks):
+        ink = crop(images[i], 48)
+        img.paste(Image.fromarray((245 - 225 * ink).astype(np.uint8)),
+                  (30 + 70 * n + (70 - ink.shape[1]) // 2, 46))  # fmt: skip
+    draw.rectangle([30, 30, 30 + 70 * len(picks), 110], outline=30, width=2)
+    for n in range(1, len(picks)):
+        draw.line([(30 + 70 * n, 30), (30 + 70 * n, 110)], fill=30, width=2)
+    result = predictor.read_number(img)
+    assert result.text == "".join(str(labels[i]) for i in picks)
+
+
+@pytest.mark.parametrize("under", ["all", "one"])
+def test_an_underlined_number_is_read(predictor, mnist_test, under):
+    """A line under the whole number, or under one of its digits, is not a digit nor a stroke
+    of one."""
+    image, text = write(mnist_test, CLEAR[:4], gap=16)
+    draw = ImageDraw.Draw(image)
+    if under == "all":
+        draw.line([(24, 96), (image.width - 24, 96)], fill=30, width=5)
+    else:
+        draw.line([(24, 96), (86, 96)], fill=30, width=5)
+    assert predictor.read_number(image).text == text
+
+
 def test_a_digit_in_two_stacked_strokes_is_one(predictor):
     """An 8 drawn as two rings of equal ink, one above the other: one digit, not two."""
     img = Image.new("L", (200, 220), 245)
