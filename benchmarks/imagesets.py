@@ -48,7 +48,8 @@ from benchmarks.photolike import KINDS as PHOTO_KINDS
 from benchmarks.photolike import photo_like
 
 CATEGORIES = (
-    "mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits", "desk"
+    "mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits", "desk",
+    "forms",
 )  # fmt: skip
 
 # Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
@@ -340,6 +341,74 @@ def upscale_grid(grid: np.ndarray, rng: np.random.Generator, kind: str) -> tuple
     return encode(img, "PNG"), f"{kind}-{name}{'-inverted' if inverted else ''}"
 
 
+FORM_KINDS = ("box", "comb", "underline", "line")
+FORM_LINES = {"black": (30, 30, 35), "grey": (140, 140, 145), "blue": (120, 150, 210),
+              "red": (210, 90, 90)}  # fmt: skip
+
+
+def on_form(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A pen digit on a form or a note: in a printed box (sometimes running over its line), in
+    one box of a comb, underlined by the pen, or on a printed line to write on; photographed a
+    few degrees off, JPEG."""
+    kind = str(rng.choice(FORM_KINDS))
+    height = int(rng.integers(40, 160))
+    ink = upscaled_digit(digit, height)
+    rows, cols = np.flatnonzero((ink > 0.3).any(1)), np.flatnonzero((ink > 0.3).any(0))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    ih, iw = ink.shape
+    cell = int(max(ih, iw) * rng.uniform(1.1, 1.6))  # a box's inner side
+    thick = max(1, round(cell / 70 * rng.uniform(0.7, 2.5)))
+    w = int(cell * (3.2 if kind == "comb" else rng.uniform(1.6, 2.6)))
+    h = int(cell * rng.uniform(1.5, 2.4))
+    alpha, lines = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    x0, y0 = (w - cell) // 2, (h - cell) // 2  # the box (or the digit's place) in the picture
+    over = kind == "box" and rng.random() < 0.3  # the digit runs over the box's line
+    dy = int(rng.integers(-(cell - ih) // 2, (cell - ih) // 2 + 1)) if cell > ih else 0
+    dx = int(rng.integers(-(cell - iw) // 2, (cell - iw) // 2 + 1)) if cell > iw else 0
+    top, left = y0 + (cell - ih) // 2 + dy, x0 + (cell - iw) // 2 + dx
+    if over:
+        top = y0 - int(ih * rng.uniform(0.05, 0.2)) if rng.random() < 0.5 else top
+        left = x0 + cell - int(iw * rng.uniform(0.8, 0.95)) if rng.random() < 0.5 else left
+    if kind == "line":
+        top = y0 + cell - ih - int(rng.integers(0, max(1, height // 8)))
+    top, left = min(max(top, 0), h - ih), min(max(left, 0), w - iw)
+    alpha[top : top + ih, left : left + iw] = ink
+    colour = np.array(FORM_LINES[str(rng.choice(list(FORM_LINES)))], np.float32)
+    if kind in ("box", "comb"):
+        x_from, x_to = (x0 - cell, x0 + 2 * cell) if kind == "comb" else (x0, x0 + cell)
+        for y in (y0, y0 + cell):
+            lines[y : y + thick, max(0, x_from) : x_to + thick] = 1
+        for x in range(x_from, x_to + 1, cell):
+            if 0 <= x < w:
+                lines[y0 : y0 + cell + thick, x : x + thick] = 1
+    elif kind == "line":  # printed across the form, beyond the picture
+        lines[y0 + cell : y0 + cell + thick] = 1
+    else:  # the writer's underline, in the pen, past the digit on both sides
+        y = top + ih + int(rng.integers(2, max(3, height // 6)))
+        reach = int(iw * rng.uniform(0.05, 0.3))
+        alpha[y : y + max(2, height // 16), max(0, left - reach) : left + iw + reach] = 1
+    paper = np.array([rng.integers(228, 256), rng.integers(226, 254), rng.integers(215, 248)])
+    rgb = np.broadcast_to(paper.astype(np.float32), (h, w, 3)).copy()
+    rgb = rgb * (1 - lines[:, :, None]) + colour * lines[:, :, None]
+    pen = np.array(PENS[int(rng.integers(len(PENS)))]) + rng.integers(-15, 16, 3)
+    rgb = rgb * (1 - alpha[:, :, None]) + pen * alpha[:, :, None]
+    # the form lies a few degrees off in the photo: turned, then cropped to its middle so that
+    # no corner of the turn shows (the printed lines run on to the photo's sides)
+    angle = float(rng.uniform(-3, 3))
+    page = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    page = page.rotate(angle, Image.Resampling.BICUBIC, fillcolor=tuple(int(v) for v in paper))
+    m = int(np.ceil(np.tan(np.radians(abs(angle))) * max(w, h) / 2)) + 1
+    page = page.crop((m, m, w - m, h - m))
+    image, name = photograph(np.asarray(page, np.float32), rng, kind + ("-over" if over else ""))
+    return encode(image, "JPEG", quality=int(rng.integers(70, 95))), name
+
+
+def forms_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, kind = on_form(images[i], rng)
+        yield Sample(data, ".jpg", int(labels[i]), kind)
+
+
 NOTES = {"white": (240, 240, 236), "yellow": (250, 238, 140), "blue": (200, 225, 245),
          "pink": (250, 205, 215)}  # fmt: skip
 DESKS = {"oak": (120, 84, 50), "walnut": (70, 48, 32), "grey": (95, 95, 100), "black": (30, 30, 34),
@@ -532,6 +601,7 @@ def generators(cache: Path, fonts: str = "dev", optdigits: str = "bench") -> dic
         "lowres": lowres_set,
         "optdigits": optdigits_set(cache, optdigits),
         "desk": desk_set,
+        "forms": forms_set,
     }
 
 

@@ -162,6 +162,22 @@ def test_desk_photos_show_a_light_note_on_a_darker_desk(mnist_dir):
     assert np.percentile(grey, 99) > corners + 40 and "-on-" in kind
 
 
+def test_form_photos_are_repeatable_and_of_every_kind(mnist_dir):
+    """The forms category: the same seed gives the same photo, and the seeds give every kind
+    (a box, a comb, an underline, a printed line), some boxes with the digit running over."""
+    import numpy as np
+
+    from benchmarks.imagesets import FORM_KINDS, on_form
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    digit = read_idx(raw_dir(mnist_dir) / SPLITS["test"].images)[0]
+    first = on_form(digit, np.random.default_rng(3))
+    assert on_form(digit, np.random.default_rng(3)) == first
+    names = [on_form(digit, np.random.default_rng(seed))[1].split("+")[0] for seed in range(60)]
+    assert {name.removesuffix("-over") for name in names} == set(FORM_KINDS)
+    assert "box-over" in names
+
+
 def test_every_category_generates_a_picture(mnist_dir, tmp_path):
     """Each generator made from MNIST digits runs (the bench caches its sets, so a broken
     generator could hide behind an old cache): two pictures of each, decodable. Fonts and
@@ -175,7 +191,7 @@ def test_every_category_generates_a_picture(mnist_dir, tmp_path):
 
     raw = raw_dir(mnist_dir)
     images, labels = read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
-    for category in ("mnist", "photo", "drawing", "ruled", "lowres", "desk"):
+    for category in ("mnist", "photo", "drawing", "ruled", "lowres", "desk", "forms"):
         make = generators(tmp_path, "all")[category]
         samples = list(make(images[:50], labels[:50], np.random.default_rng(0), 2))
         assert len(samples) == 2, category
