@@ -747,7 +747,7 @@ LINE_LEVEL = 0.2  # ... counting ink above this share of the ink's level
 RULING_THICKNESS = 0.05  # ... and thinner than this share of the picture
 RULING_STRENGTH = 0.7  # ruling is fainter than this share of the ink's level ...
 RULING_OVERHANG = 0.1  # ... or runs past the rest of the ink by this share at both ends
-RULING_PIECE = 0.1  # a line a little off level is pieces at least this share of it long
+RULING_PIECE = 0.25  # a line a little off level is pieces at least this share of it long
 
 
 def remove_ruling(ink: np.ndarray) -> np.ndarray:

@@ -456,6 +456,15 @@ def test_ruling_on_a_page_photographed_off_level_is_removed(angle):
     assert cols[-1] - cols[0] < 110  # the 7 is 80 px wide; the page 300
 
 
+def test_a_page_off_level_is_read_level_for_a_digit_and_not_for_a_number():
+    """A ruled page photographed 3 degrees off is turned level for the single reading; whole
+    numbers read it as it lies (turning cuts off the corners, where a number's picture runs on
+    to the desk and a margin)."""
+    photo = turned_photo(ruled_page(seven, ruling=(60, 80, 150), spacing=50), 3.0)
+    assert abs(read_pages(photo)[0].turn.angle + 3.0) <= 0.5
+    assert read_pages(photo, level=False)[0].turn is None
+
+
 def test_strong_ruling_running_past_the_digit_is_removed():
     """A line as dark as the pen that runs far past the digit on both sides is ruling."""
     dark = (20, 30, 120)

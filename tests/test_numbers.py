@@ -600,12 +600,14 @@ def test_a_number_photo_is_decoded_at_the_working_scale(predictor, monkeypatch, 
     seen = []
     real = predict.read_pages
     monkeypatch.setattr(
-        predict, "read_pages", lambda img, side: seen.append(img.size) or real(img, side)
+        predict,
+        "read_pages",
+        lambda img, side, **kw: seen.append(img.size) or real(img, side, **kw),
     )
     assert predictor.read_number(tmp_path / "big.jpg").text == ""
     assert seen == [(2000, 1500)]  # 1/2 scale: 1/4 would leave fewer than 1,024 px across
 
-    def broken(img, side):
+    def broken(img, side, **kw):
         raise ZeroDivisionError("injected")
 
     monkeypatch.setattr(predict, "read_pages", broken)
