@@ -665,11 +665,16 @@ def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _long_runs(mask: np.ndarray, length: int) -> np.ndarray:
-    """The pixels of `mask` in runs along its rows at least `length` long."""
+def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.ndarray:
+    """The pixels of `mask` in runs along its rows at least `length` long (and, given `reach`,
+    starting and ending within that share of the width of the row's ends)."""
     out = np.zeros_like(mask)
     rows, starts, ends = runs(mask)
-    for r, s, e in zip(*(a[ends - starts >= length] for a in (rows, starts, ends)), strict=True):
+    keep = ends - starts >= length
+    if reach is not None:
+        near = reach * mask.shape[1]
+        keep &= (starts <= near) & (ends >= mask.shape[1] - near)
+    for r, s, e in zip(rows[keep], starts[keep], ends[keep], strict=True):
         out[r, s:e] = True
     return out
 
@@ -747,7 +752,8 @@ LINE_LEVEL = 0.2  # ... counting ink above this share of the ink's level
 RULING_THICKNESS = 0.05  # ... and thinner than this share of the picture
 RULING_STRENGTH = 0.7  # ruling is fainter than this share of the ink's level ...
 RULING_OVERHANG = 0.1  # ... or runs past the rest of the ink by this share at both ends
-RULING_PIECE = 0.25  # a line a little off level is pieces at least this share of it long
+RULING_PIECE = 0.25  # a line a little off level is pieces at least this share of it long,
+RULING_REACH = 0.05  # ... and runs to within this share of the picture's width of its sides
 
 
 def remove_ruling(ink: np.ndarray) -> np.ndarray:
@@ -771,12 +777,14 @@ def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
     """Horizontal lines only (call with the transpose for vertical ones)."""
     h, w = ink.shape
     mask = ink > LINE_LEVEL
-    # a line photographed a little off level steps a pixel up or down: its runs are long where
-    # a pixel of leeway joins them, and its own pieces are long too (a stroke's are short)
-    line = _long_runs(_near(mask, 1, axis=1), int(np.ceil(span * w)))
+    line = _long_runs(mask, int(np.ceil(span * w)))
+    # a line photographed a little off level steps a pixel up or down: joined across the steps
+    # it runs from side to side of the picture, as ruling does (the rim of a blurred 0 filling
+    # its frame does not), and its own pieces are long (a stroke's are short)
+    stepped = _long_runs(_near(mask, 1, axis=1), int(np.ceil(span * w)), reach=RULING_REACH)
+    line |= stepped & _long_runs(mask, round(RULING_PIECE * w))
     if not line.any():
         return ink
-    line &= _long_runs(mask, round(RULING_PIECE * w))
     rest = parts((ink > INK_LEVEL) & ~grow(line, 1), ink)
     if len(rest):
         main = int(np.argmax(rest.mass))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import deque
 
 import numpy as np
@@ -463,6 +464,21 @@ def test_a_page_off_level_is_read_level_for_a_digit_and_not_for_a_number():
     photo = turned_photo(ruled_page(seven, ruling=(60, 80, 150), spacing=50), 3.0)
     assert abs(read_pages(photo)[0].turn.angle + 3.0) <= 0.5
     assert read_pages(photo, level=False)[0].turn is None
+
+
+@pytest.mark.parametrize("n", [583, 853])
+def test_the_rim_of_a_blurred_zero_filling_its_frame_is_no_ruling(mnist_test, predictor, n):
+    """Two low-resolution 0s of the bench (upscaled smoothly, filling their frame): the flat
+    top of the rim steps a pixel at a time across most of the picture, as a line a little off
+    level does, but does not run from side to side; it stays, and --multi reads one 0 (the
+    pixel of leeway alone had cut them into 52 and 17)."""
+    from benchmarks.imagesets import CATEGORIES, lowres_set
+
+    images, labels = mnist_test
+    rng = np.random.default_rng([1, CATEGORIES.index("lowres")])  # the bench's seed 1
+    sample = next(s for k, s in enumerate(lowres_set(images, labels, rng, 1000)) if k == n)
+    picture = Image.open(io.BytesIO(sample.data))
+    assert sample.label == 0 and predictor.read_number(picture).text == "0"
 
 
 def test_strong_ruling_running_past_the_digit_is_removed():
