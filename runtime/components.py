@@ -107,6 +107,14 @@ class Parts:
     def width(self) -> np.ndarray:
         return self.right - self.left
 
+    def box(self, keep) -> tuple[int, int, int, int]:
+        """The box (left, top, right, bottom; right and bottom exclusive) around the
+        components whose indices are in `keep`."""
+        return (
+            int(min(self.left[k] for k in keep)), int(min(self.top[k] for k in keep)),
+            int(max(self.right[k] for k in keep)), int(max(self.bottom[k] for k in keep)),
+        )  # fmt: skip
+
     def mask_of(self, keep) -> np.ndarray:
         """The pixels of the components whose indices are in `keep`."""
         chosen = np.zeros(len(self) + 1, bool)

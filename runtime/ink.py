@@ -216,13 +216,13 @@ def _resize(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(img, np.float32)
 
 
-def grow(mask: np.ndarray, radius: int = 1) -> np.ndarray:
+def grow(mask: np.ndarray, radius: int = 1, axes: tuple[int, ...] = (0, 1)) -> np.ndarray:
     """The mask widened by `radius` pixels in every direction (a square dilation, in O(1) per
-    pixel through running sums)."""
+    pixel through running sums), or along the given axes only."""
     if radius <= 0:
         return mask
     out = mask.astype(np.int32)
-    for axis in (0, 1):
+    for axis in axes:
         pad = [(0, 0), (0, 0)]
         pad[axis] = (radius + 1, radius)
         sums = np.cumsum(np.pad(out, pad), axis=axis)
@@ -603,11 +603,12 @@ def frame_lines(found: Parts, k: int, keep: list[int]) -> np.ndarray | None:
         return None
     mine = found.labels[top:bottom, left:right] == k + 1
     d = max(2, round(FRAME_BAND * min(h, w)))
-    across = [np.zeros(w, bool), np.zeros(h, bool)]  # columns, rows in a band of a line
+    across = []  # the columns, then the rows, in a band of a line
     for axis in (0, 1):  # the sides, and dividers inked along most of their length
-        along = _near(_near(mine, d, axis).mean(axis) >= FRAME_DIVIDER, d)
+        covered = grow(mine, d, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
+        along = grow(covered[None], d, axes=(1,))[0]
         along[:d], along[-d:] = True, True
-        across[axis] = along
+        across.append(along)
     upright = _long_runs(mine.T, 2 * d).T & across[0][None, :]
     flat = _long_runs(mine, 2 * d) & across[1][:, None]
     lines = upright | flat
@@ -677,17 +678,6 @@ def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.
     for r, s, e in zip(rows[keep], starts[keep], ends[keep], strict=True):
         out[r, s:e] = True
     return out
-
-
-def _near(mask: np.ndarray, d: int, axis: int = 0) -> np.ndarray:
-    """Whether each pixel has a True within d pixels of it along its row (axis 0: a 1-d mask's
-    only axis) or its column (axis 1)."""
-    m = np.atleast_2d(mask if axis == 0 else mask.T)
-    n = m.shape[1]
-    c = np.concatenate([np.zeros((m.shape[0], 1), np.int32), np.cumsum(m, 1, dtype=np.int32)], 1)
-    out = (c[:, np.minimum(np.arange(n) + d + 1, n)] - c[:, np.maximum(np.arange(n) - d, 0)]) > 0
-    out = out.reshape(mask.shape) if mask.ndim == 1 else out
-    return out if axis == 0 else out.T
 
 
 SKEW_LIMIT = 6.0  # degrees: the long thin lines of a page photographed this far off level
@@ -781,7 +771,7 @@ def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
     # a line photographed a little off level steps a pixel up or down: joined across the steps
     # it runs from side to side of the picture, as ruling does (the rim of a blurred 0 filling
     # its frame does not), and its own pieces are long (a stroke's are short)
-    stepped = _long_runs(_near(mask, 1, axis=1), int(np.ceil(span * w)), reach=RULING_REACH)
+    stepped = _long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), reach=RULING_REACH)
     line |= stepped & _long_runs(mask, round(RULING_PIECE * w))
     if not line.any():
         return ink

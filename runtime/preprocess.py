@@ -389,8 +389,7 @@ def read_pages(
     found = find_sheet(grey, pages[0])
     skew = line_skew(pages[0].ink) if level and found is None and not pages[0].unclear else 0.0
     if skew:  # a ruled page or a form photographed a few degrees off: read it level
-        level = float(np.median(border(grey)))
-        levelled, how = turn(grey, -skew, level, grown=False)
+        levelled, how = turn(grey, -skew, float(np.median(border(grey))), grown=False)
         page = _with_a_digit(levelled, turned=how)
         if page is not None:
             pages, grey = [page], levelled
@@ -474,11 +473,7 @@ def select_digit(page: Page) -> list[int]:
 def _underlines(p, k: int, group: set[int]) -> bool:
     """Whether part k is a line drawn under the rest of the digit (see underlines)."""
     rest = group - {k}
-    if not rest:
-        return False
-    body = (min(p.left[j] for j in rest), min(p.top[j] for j in rest),
-            max(p.right[j] for j in rest), max(p.bottom[j] for j in rest))  # fmt: skip
-    return underlines((p.left[k], p.top[k], p.right[k], p.bottom[k]), body)
+    return bool(rest) and underlines(p.box([k]), p.box(rest))
 
 
 def underlines(line: tuple, body: tuple) -> bool:

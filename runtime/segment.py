@@ -166,13 +166,12 @@ def _one_digit(p, group: list[int], k: int) -> bool:
     """Whether part k belongs with the group: overlapping in x, and stacked above or below
     it, inside it, or much smaller than it (a piece of a stroke); but not a flat line under the
     other (an underline)."""
-    left, right = min(p.left[j] for j in group), max(p.right[j] for j in group)
-    top, bottom = min(p.top[j] for j in group), max(p.bottom[j] for j in group)
+    left, top, right, bottom = mine = p.box(group)
     across = min(right, p.right[k]) - max(left, p.left[k])
     if across < OVERLAP * min(right - left, p.width[k]):
         return False
-    part = (p.left[k], p.top[k], p.right[k], p.bottom[k])
-    if underlines(part, (left, top, right, bottom)) or underlines((left, top, right, bottom), part):
+    part = p.box([k])
+    if underlines(part, mine) or underlines(mine, part):
         return False  # a line under the other: an underline, not a stroke of the digit
     down = min(bottom, p.bottom[k]) - max(top, p.top[k])
     stacked = down < STACKED * min(bottom - top, p.height[k])
@@ -182,14 +181,7 @@ def _one_digit(p, group: list[int], k: int) -> bool:
 
 
 def _candidate(page: Page, group: list[int]) -> Candidate:
-    p = page.parts
-    box = (
-        int(min(p.left[k] for k in group)),
-        int(min(p.top[k] for k in group)),
-        int(max(p.right[k] for k in group)),
-        int(max(p.bottom[k] for k in group)),
-    )
-    return Candidate(p.mask_of(group), box)
+    return Candidate(page.parts.mask_of(group), page.parts.box(group))
 
 
 def best_split(candidate: Candidate, width: float, ink, classify, size) -> list[Candidate]:
