@@ -15,7 +15,8 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
 4. parts: connected components of the ink above half its level, so that light ruling, shadows
    and texture fall below it; boxes drawn around writing (a form's field, a comb) are erased
    along their lines; long straight lines that run past the digit on both sides (the ruling of
-   a page) and parts that line the picture's edge (a page's edge) are dropped;
+   a page; sheared level first when the page was photographed a few degrees off) and parts
+   that line the picture's edge (a page's edge) are dropped;
 5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
    with writing inside it, the caller reads the picture again with the desk painted over, the
    sheet turned upright if it lies turned.
@@ -282,6 +283,7 @@ class Page:
     white_on_black: bool = False  # the polarity it was read with
     unclear: bool = False  # whether the picture left its polarity unclear (see polarity)
     turn: Turn | None = None  # how the picture was turned before it was read (a sheet upright)
+    skew: float = 0.0  # how far its long thin lines lie off level (see line_skew), before erased
 
 
 def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
@@ -292,10 +294,14 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
         unclear = not clear
     ink = grey if white_on_black else 1.0 - grey
     ink = ink - paper_surface(ink)
-    ink = remove_ruling(erase_frames(erase_page_edges(stretch(ink))))
+    ink = erase_frames(erase_page_edges(stretch(ink)))
+    slopes = line_slopes(ink)
+    ink = remove_ruling(ink, slopes)
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
-    return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
+    return Page(
+        ink, found, keep, white_on_black=white_on_black, unclear=unclear, skew=skew_of(slopes)
+    )
 
 
 def paint_desk(grey: np.ndarray, sheet: np.ndarray, level: float) -> np.ndarray:
@@ -681,7 +687,8 @@ def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.
 
 
 SKEW_LIMIT = 6.0  # degrees: the long thin lines of a page photographed this far off level
-SKEW_STEP = 0.5  # ... (found to this step)
+SKEW_STEP = 0.5  # ... (found to this step, then to SKEW_FINE around the best)
+SKEW_FINE = 0.1
 SKEW_MIN = 1.0  # ... are turned level when they lie at least this far off
 SKEW_SAMPLE = 4096  # ink pixels enough to find them
 
@@ -690,51 +697,96 @@ def line_skew(ink: np.ndarray) -> float:
     """How many degrees counter-clockwise the picture's long thin lines lie turned (ruled or
     squared paper, a margin, a form's boxes and lines, photographed a few degrees off): turning
     the picture back by as much levels them. 0.0 when it has none, or they lie within SKEW_MIN
-    of level or upright.
+    of level or upright (see line_slopes)."""
+    return skew_of(line_slopes(ink))
 
-    The ink is summed along each slope up to SKEW_LIMIT either way, across the rows and across
-    the columns; the slope whose fullest row (column) holds a line (RULING_SPAN of the picture's
-    width, or height) wins, if that line is thin (as ruling is: a stroke of a digit cropped
-    tight is thick, and is left as it lies). Ruling at a slope breaks into short runs, which
-    ruling removal does not see as lines."""
+
+def skew_of(slopes: tuple[tuple[float, float], tuple[float, float]]) -> float:
+    """line_skew from the picture's line_slopes."""
+    found = [(full, sign * angle) for (full, angle), sign in zip(slopes, (-1.0, 1.0), strict=True)]
+    full, angle = max(found)
+    return angle if full and abs(angle) >= SKEW_MIN else 0.0
+
+
+def line_slopes(ink: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The long thin lines of the picture across its rows, and across its columns: for each,
+    (how full the fullest line is, as a share of the picture's width or height; its slope in
+    degrees, the lines' rows (columns) falling by tan(slope) a column (row)), or (0.0, 0.0)
+    where there is none.
+
+    A seeded sample of the ink is summed along each slope up to SKEW_LIMIT either way; the
+    slope whose fullest row (column) holds a line (RULING_SPAN of the picture's width, or
+    height) wins, if that line is thin (as ruling is: a stroke of a digit cropped tight is
+    thick, and is left as it lies)."""
     h, w = ink.shape
     if small((h, w)):
-        return 0.0
+        return (0.0, 0.0), (0.0, 0.0)
     ys, xs = np.nonzero(ink > LINE_LEVEL)
-    step = max(1.0, ys.size / SKEW_SAMPLE)
-    if step > 1:  # a sample at random (seeded): every n-th pixel would line up in columns
-        pick = np.random.default_rng(0).choice(ys.size, SKEW_SAMPLE, replace=False)
-        ys, xs = ys[pick], xs[pick]
     ys, xs = ys - h / 2, xs - w / 2
+    pick = slice(None)
+    if ys.size > SKEW_SAMPLE:  # a sample at random (seeded): every n-th pixel would line up
+        pick = np.random.default_rng(0).choice(ys.size, SKEW_SAMPLE, replace=False)
     found = []
-    for along, across, length, sign in ((xs, ys, w, -1.0), (ys, xs, h, 1.0)):
-        peak, angle, thickness = _fullest_line(along, across)
-        if peak * step >= RULING_SPAN * length and thickness <= max(2.0, RULING_THICKNESS * length):
-            found.append((peak * step / length, sign * angle))
-    if not found:
-        return 0.0
-    angle = max(found)[1]
-    return angle if abs(angle) >= SKEW_MIN else 0.0
+    for along, across, length in ((xs, ys, w), (ys, xs, h)):
+        coarse = np.arange(-SKEW_LIMIT, SKEW_LIMIT + SKEW_STEP / 2, SKEW_STEP)
+        _, angle, thickness, at = _fullest_line(along[pick], across[pick], coarse)
+        # then every ink pixel near that line, to the finer step: a sample's counts are too
+        # noisy to tell a tenth of a degree
+        reach = thickness + length / 2 * np.tan(np.radians(SKEW_STEP)) + 1
+        near = np.abs(across - along * np.tan(np.radians(angle)) - at) <= reach
+        fine = angle + np.arange(-SKEW_STEP, SKEW_STEP + SKEW_FINE / 2, SKEW_FINE)
+        peak, angle, thickness, _ = _fullest_line(along[near], across[near], fine, True)
+        thin = thickness <= max(2.0, RULING_THICKNESS * length)
+        full = peak / length
+        found.append((full, angle) if full >= RULING_SPAN and thin else (0.0, 0.0))
+    return found[0], found[1]
 
 
-def _fullest_line(along: np.ndarray, across: np.ndarray) -> tuple[int, float, int]:
-    """Points summed into lines across the `along` axis at each slope: the fullest line's
-    count, its slope (degrees; the level one wins ties) and its thickness (the lines around it
-    holding at least half its count)."""
-    best = (0, 0.0, np.zeros(1, np.int64))
-    for angle in sorted(np.arange(-SKEW_LIMIT, SKEW_LIMIT + SKEW_STEP / 2, SKEW_STEP), key=abs):
+def _fullest_line(
+    along: np.ndarray, across: np.ndarray, angles: np.ndarray, sharpest: bool = False
+) -> tuple[int, float, int, float]:
+    """Points summed into lines across the `along` axis at each of the slopes `angles`: the
+    fullest line's count, its slope (degrees; the one nearest level wins ties), its thickness
+    (the lines around it holding at least half its count) and where it crosses the middle.
+
+    With `sharpest`, the slope that gathers the points into the fewest lines wins (the largest
+    sum of squared counts): for the points of one line, the fullest count ties over a range of
+    slopes as wide as the line is thick."""
+    best = (-1.0, 0.0, np.zeros(1, np.int64), 0)
+    for angle in sorted(np.round(angles, 6), key=abs):
         lines = np.round(across - along * np.tan(np.radians(angle))).astype(np.int64)
-        counts = np.bincount(lines - lines.min()) if lines.size else np.zeros(1, np.int64)
-        if counts.max() > best[0]:
-            best = (int(counts.max()), float(angle), counts)
-    peak, angle, counts = best
+        first = int(lines.min()) if lines.size else 0
+        counts = np.bincount(lines - first) if lines.size else np.zeros(1, np.int64)
+        score = float(np.dot(counts, counts)) if sharpest else float(counts.max())
+        if score > best[0]:
+            best = (score, float(angle), counts, first)
+    _, angle, counts, first = best
+    peak = int(counts.max())
     full = counts >= max(peak, 1) / 2
     low = high = int(np.argmax(counts))
     while low > 0 and full[low - 1]:
         low -= 1
     while high + 1 < full.size and full[high + 1]:
         high += 1
-    return peak, angle, high - low + 1
+    return peak, angle, high - low + 1, float(first + int(np.argmax(counts)))
+
+
+def shear(a: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """Shift each column of `a` up or down by whole pixels so that lines falling by `slope`
+    (rows a column) lie level; the picture grows by the shifts (zeros). Returns it and the
+    shifts, for unshear."""
+    h, w = a.shape
+    drop = np.round(np.arange(w) * slope).astype(np.int64)
+    shifts = drop.max() - drop
+    out = np.zeros((h + int(shifts.max()), w), a.dtype)
+    out[np.arange(h)[:, None] + shifts[None, :], np.arange(w)[None, :]] = a
+    return out, shifts
+
+
+def unshear(a: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """The picture that `shear` shifted by `shifts`, back as it lay."""
+    h = a.shape[0] - int(shifts.max())
+    return a[np.arange(h)[:, None] + shifts[None, :], np.arange(a.shape[1])[None, :]]
 
 
 RULING_SPAN = 0.6  # a straight run of ink longer than this share of the picture may be ruling
@@ -746,7 +798,9 @@ RULING_PIECE = 0.25  # a line a little off level is pieces at least this share o
 RULING_REACH = 0.05  # ... and runs to within this share of the picture's width of its sides
 
 
-def remove_ruling(ink: np.ndarray) -> np.ndarray:
+def remove_ruling(
+    ink: np.ndarray, slopes: tuple[tuple[float, float], tuple[float, float]] | None = None
+) -> np.ndarray:
     """Erase the lines of ruled or squared paper, and a margin's line, from the ink.
 
     A line is a thin band of long horizontal (or vertical) runs of ink. It is ruling when it is
@@ -754,12 +808,24 @@ def remove_ruling(ink: np.ndarray) -> np.ndarray:
     a 7 is as strong as its stem and ends where the digit does. Where a line is erased, each
     column (row) takes the fainter of the ink just beside the band, so a pen stroke that
     crosses the line stays whole.
+
+    Lines a few degrees off level (or upright), at the slope line_slopes finds (`slopes`, found
+    here if not given), break into runs far shorter than the picture: the picture's columns
+    (rows) are shifted by whole pixels until they lie level, erased there, and shifted back.
     """
     if small(ink.shape):
         return ink
+    slopes = line_slopes(ink) if slopes is None else slopes
     for axis in (0, 1):
-        ink = _remove_lines(ink if axis == 0 else ink.T, RULING_SPAN)
-        ink = ink if axis == 0 else ink.T
+        a = ink if axis == 0 else ink.T
+        slope = np.tan(np.radians(slopes[axis][1]))
+        if abs(slope) * a.shape[1] > 2:  # lines photographed off level are sheared level
+            # first, when they step more than a pixel of leeway (see _remove_lines) can join
+            sheared, shifts = shear(a, slope)
+            a = unshear(_remove_lines(sheared, RULING_SPAN), shifts)
+        else:
+            a = _remove_lines(a, RULING_SPAN)
+        ink = a if axis == 0 else a.T
     return np.ascontiguousarray(ink)
 
 
@@ -796,8 +862,14 @@ def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
         )
         if strength >= RULING_STRENGTH and not past_both_ends:
             continue
-        above = ink[top - 1, left:right] if top > 0 else None
-        below = ink[bottom, left:right] if bottom < h else None
+        # its soft rims first (a row each side, where fainter than LINE_LEVEL): else the band
+        # takes their faint ink, and stays as a ghost of itself
+        rim_top, rim_bottom = max(top - 1, 0), min(bottom + 1, h)
+        padded = np.pad(band, ((top - rim_top, rim_bottom - bottom), (0, 0)))
+        rims = out[rim_top:rim_bottom, left:right]
+        rims[grow(padded, 1, axes=(0,)) & ~padded & (rims < LINE_LEVEL)] = 0
+        above = out[top - 1, left:right] if top > 0 else None
+        below = out[bottom, left:right] if bottom < h else None
         beside = above if below is None else below if above is None else np.minimum(above, below)
         patch = out[top:bottom, left:right]
         patch[band] = np.broadcast_to(beside, patch.shape)[band]

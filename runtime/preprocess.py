@@ -28,7 +28,6 @@ from runtime.ink import (
     clean,
     find_sheet,
     grow,
-    line_skew,
     paint_desk,
     turn,
 )
@@ -387,7 +386,7 @@ def read_pages(
     except NoInkError:
         raise NoDigitError() from None
     found = find_sheet(grey, pages[0])
-    skew = line_skew(pages[0].ink) if level and found is None and not pages[0].unclear else 0.0
+    skew = pages[0].skew if level and found is None and not pages[0].unclear else 0.0
     if skew:  # a ruled page or a form photographed a few degrees off: read it level
         levelled, how = turn(grey, -skew, float(np.median(border(grey))), grown=False)
         page = _with_a_digit(levelled, turned=how)
