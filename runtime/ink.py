@@ -862,15 +862,29 @@ def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
         )
         if strength >= RULING_STRENGTH and not past_both_ends:
             continue
-        # its soft rims first (a row each side, where fainter than LINE_LEVEL): else the band
-        # takes their faint ink, and stays as a ghost of itself
-        rim_top, rim_bottom = max(top - 1, 0), min(bottom + 1, h)
-        padded = np.pad(band, ((top - rim_top, rim_bottom - bottom), (0, 0)))
-        rims = out[rim_top:rim_bottom, left:right]
-        rims[grow(padded, 1, axes=(0,)) & ~padded & (rims < LINE_LEVEL)] = 0
+        _erase_rims(out, band, top, left, past_both_ends)
         above = out[top - 1, left:right] if top > 0 else None
         below = out[bottom, left:right] if bottom < h else None
         beside = above if below is None else below if above is None else np.minimum(above, below)
         patch = out[top:bottom, left:right]
         patch[band] = np.broadcast_to(beside, patch.shape)[band]
     return out
+
+
+def _erase_rims(ink: np.ndarray, band: np.ndarray, top: int, left: int, wide: bool) -> None:
+    """Erase a line's soft rims, the pixels just above and just below its band (`band`, a patch
+    of `ink` at top, left): else the band takes their ink when erased, and stays as a ghost of
+    itself. A rim is the line's where it is fainter than LINE_LEVEL; and, for a line that runs
+    past the digit at both ends (`wide`), wherever the pixel beyond it is paper: a stroke
+    crossing the line goes on beyond its rim (or beside it, slanting), and keeps it."""
+    h = ink.shape[0]
+    r0, r1 = max(top - 2, 0), min(top + band.shape[0] + 2, h)
+    mine = np.zeros((r1 - r0, band.shape[1]), bool)
+    mine[top - r0 : top - r0 + band.shape[0]] = band
+    window = ink[r0:r1, left : left + band.shape[1]]
+    faint = window < LINE_LEVEL
+    paper = ~grow(~faint, 1, axes=(1,)) if wide else np.zeros_like(faint)
+    rims = np.zeros_like(mine)
+    rims[1:-1] |= mine[2:] & ~mine[1:-1] & (faint[1:-1] | paper[:-2])  # above the band
+    rims[1:-1] |= mine[:-2] & ~mine[1:-1] & (faint[1:-1] | paper[2:])  # below it
+    window[rims] = 0

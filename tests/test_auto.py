@@ -627,7 +627,23 @@ def test_a_line_s_soft_rims_go_with_it():
     ink[9, :] = ink[11, :] = 0.15
     ink[0:25, 100:104] = 1.0  # a stroke crossing the line and its rims
     out = remove_ruling(ink)
-    assert out[9:12, :100].max() == 0.0 and out[9:12, 104:].max() == 0.0
+    assert out[9:12, :99].max() == 0.0 and out[9:12, 105:].max() == 0.0  # beside the stroke
+    assert out[0:25, 100:104].min() == 1.0
+
+
+def test_a_printed_line_s_rims_go_with_it_where_paper_lies_beyond():
+    """A strong printed line running past the digit at both ends, whose rim above is half inked
+    in places (the line lies between two rows of pixels): those pieces are no stroke (paper
+    lies beyond them) and go with it, leaving no dashes; a stroke crossing it stays whole."""
+    ink = np.zeros((100, 200), np.float64)
+    ink[30:90, 45:155] = 1.0
+    ink[10, :] = 1.0
+    for start in range(0, 200, 40):
+        ink[9, start : start + 20] = 0.5
+    ink[11, :] = 0.15
+    ink[0:25, 100:104] = 1.0
+    out = remove_ruling(ink)
+    assert out[8:13, :99].max() == 0.0 and out[8:13, 105:].max() == 0.0
     assert out[0:25, 100:104].min() == 1.0
 
 
