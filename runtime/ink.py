@@ -294,7 +294,9 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
         unclear = not clear
     ink = grey if white_on_black else 1.0 - grey
     ink = ink - paper_surface(ink)
-    ink = erase_frames(erase_page_edges(stretch(ink)))
+    ink = stretch(ink)
+    edges = page_edges(ink)
+    ink = erase_frames(erase_edges(ink, edges), edges)
     slopes = line_slopes(ink)
     ink = remove_ruling(ink, slopes)
     found = parts(ink > INK_LEVEL, ink)
@@ -476,20 +478,45 @@ EDGE_STROKE = 0.5  # ... and no stroke holding this share of the ink beyond the 
 EDGE_REACH = 0.75  # ... running this share of the way across the picture
 
 
+class Edges(NamedTuple):
+    """How deep a band along each side of the picture was erased as the page's edge (0: none)."""
+
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
+
+
 def erase_page_edges(ink: np.ndarray) -> np.ndarray:
-    """Erase bands along the picture's sides where nearly every pixel is inked: the page's
-    edge with the desk beyond it, a scanner's dark border. Left alone: a band as deep as a
-    third of the picture (a digit cropped to its box), and a band from which strokes run on
-    inward (the bar of a 7 cropped tight: its stem crosses the line just inside the band, or
-    hangs from it across the picture while holding most of the ink beyond the band)."""
+    """The ink with the bands page_edges finds erased."""
+    return erase_edges(ink, page_edges(ink))
+
+
+def erase_edges(ink: np.ndarray, edges: Edges) -> np.ndarray:
+    """The ink with a band of each side's depth in `edges` zeroed."""
+    if not any(edges):
+        return ink
+    h, w = ink.shape
+    out = ink.copy()
+    out[: edges.top], out[h - edges.bottom :] = 0, 0
+    out[:, : edges.left], out[:, w - edges.right :] = 0, 0
+    return out
+
+
+def page_edges(ink: np.ndarray) -> Edges:
+    """Bands along the picture's sides where nearly every pixel is inked: the page's edge with
+    the desk beyond it, a scanner's dark border. Left alone: a band as deep as a third of the
+    picture (a digit cropped to its box), and a band from which strokes run on inward (the bar
+    of a 7 cropped tight: its stem crosses the line just inside the band, or hangs from it
+    across the picture while holding most of the ink beyond the band)."""
     h, w = ink.shape
     if small((h, w)):
-        return ink
+        return Edges()
     inked = ink > LINE_LEVEL
-    out = ink
+    found = {}
     for fill, n, side in (
-        (inked.mean(0), w, "left"), (inked.mean(0)[::-1], w, "right"),
         (inked.mean(1), h, "top"), (inked.mean(1)[::-1], h, "bottom"),
+        (inked.mean(0), w, "left"), (inked.mean(0)[::-1], w, "right"),
     ):  # fmt: skip
         depth = int(np.argmin(fill >= EDGE_FILL)) if not (fill >= EDGE_FILL).all() else n
         if depth == 0 or depth > EDGE_DEPTH * n:
@@ -498,18 +525,10 @@ def erase_page_edges(ink: np.ndarray) -> np.ndarray:
         inside = fill[min(depth + 1, n - 1)]
         if _touches_other_sides(inked, side, depth) >= 2 and 0.02 <= inside < 0.5:
             continue  # a tight crop whose strokes run on from the band
-        if _stroke_hangs_from(_beyond(ink, side, depth)):
+        if _stroke_hangs_from(_beyond(ink, side, depth), depth):
             continue  # a bar and its stem filling the frame: a 7, the base of a 2
-        out = out.copy() if out is ink else out
-        if side == "left":
-            out[:, :depth] = 0
-        elif side == "right":
-            out[:, w - depth :] = 0
-        elif side == "top":
-            out[:depth] = 0
-        else:
-            out[h - depth :] = 0
-    return out
+        found[side] = depth
+    return Edges(**found)
 
 
 def _beyond(ink: np.ndarray, side: str, depth: int) -> np.ndarray:
@@ -521,16 +540,24 @@ def _beyond(ink: np.ndarray, side: str, depth: int) -> np.ndarray:
     }[side]  # fmt: skip
 
 
-def _stroke_hangs_from(beyond: np.ndarray) -> bool:
-    """Whether strong ink touching row 0 (the band's inner edge) holds most of the ink beyond the
-    band and runs most of the way across it: a digit's stroke, where a page's edge has at most
-    ruling, or its shadow, running on from it."""
+def _stroke_hangs_from(beyond: np.ndarray, depth: int) -> bool:
+    """Whether strong ink touching row 0 (the inner edge of a band `depth` deep) holds most of
+    the ink beyond the band and runs most of the way across it: a digit's stroke, where a page's
+    edge has at most ruling, or its shadow, running on from it. A part that meets the band
+    only by lines under half its depth is printed (a form's box or comb running up to the desk
+    beyond the page): a digit's stem is as wide as the bar of the same pen it hangs from."""
     found = parts(beyond > INK_LEVEL, beyond)
     if len(found) == 0:
         return False
-    touching = np.unique(found.labels[0][found.labels[0] > 0]) - 1
+    contact = found.labels[0]
+    touching = np.unique(contact[contact > 0]) - 1
     thin = max(2.0, RULING_THICKNESS * beyond.shape[1])  # a printed line running on, not a stroke
     touching = touching[found.width[touching] > thin]
+    _, starts, ends = runs(contact[None] > 0)
+    widest = {int(contact[s]) - 1: 0 for s in starts}
+    for s, e in zip(starts, ends, strict=True):
+        widest[int(contact[s]) - 1] = max(widest[int(contact[s]) - 1], int(e - s))
+    touching = np.array([j for j in touching if widest[int(j)] > depth / 2], int)
     if touching.size == 0:
         return False
     held = found.mass[touching].sum() / found.mass.sum()
@@ -572,18 +599,19 @@ FRAME_HOLLOW = 0.5  # ... it covers at most this share of its box,
 FRAME_HOLDS = 0.1  # ... and ink of at least this share of its lines' lies inside it
 
 
-def erase_frames(ink: np.ndarray) -> np.ndarray:
+def erase_frames(ink: np.ndarray, edges: Edges = Edges()) -> np.ndarray:
     """Erase the boxes drawn around writing (see frame_lines), with their soft edges, before
     the ruling is looked for: ruling removal would take a faint box's long sides and leave its
     short ones standing beside the digit as two 1s. A stroke that touches or crosses a box
-    keeps its pixels off the box's lines."""
+    keeps its pixels off the box's lines. `edges`: the page's edges erased from the picture
+    (see page_edges), which cut off a box as the picture's own sides do."""
     if small(ink.shape):
         return ink
     found = parts(ink > LINE_LEVEL, ink)  # faint boxes too, as faint ruling
     everything = list(range(len(found)))
     erase = np.zeros(ink.shape, bool)
     for k in everything:
-        lines = frame_lines(found, k, everything)
+        lines = frame_lines(found, k, everything, edges)
         if lines is not None:
             erase |= lines
     if not erase.any():
@@ -592,7 +620,7 @@ def erase_frames(ink: np.ndarray) -> np.ndarray:
     return np.where(grow(erase, 2) & ~rest, np.float32(0), ink)
 
 
-def frame_lines(found: Parts, k: int, keep: list[int]) -> np.ndarray | None:
+def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -> np.ndarray | None:
     """Part k's lines (a mask of the picture's size) if it is a box drawn around other ink: a
     form's field, the boxes of a comb (with dividers), a frame around a picture; else None.
 
@@ -624,12 +652,24 @@ def frame_lines(found: Parts, k: int, keep: list[int]) -> np.ndarray | None:
         and np.median(band.sum(0)[band.any(0)]) <= d / 2  # of a digit cropped tight is no line
         for band in bands
     ]
-    H, W = found.labels.shape  # two opposite sides the photo cuts off (a comb running out of
-    cut = (top == 0, bottom == H, left == 0, right == W)  # it) may lack lines
+    # two opposite sides that the photo cuts off (a comb running out of it) may lack lines; or
+    # one, the other drawn, that a page's edge erased from the photo cuts off (a comb running
+    # up to the desk): two lines from that edge to the photo's side are ruling
+    H, W = found.labels.shape
+    near = 2  # (px: the band's soft inner edge)
+    by_photo = (top == 0, bottom == H, left == 0, right == W)
+    by_edge = (
+        edges.top > 0 and top <= edges.top + near,
+        edges.bottom > 0 and bottom >= H - edges.bottom - near,
+        edges.left > 0 and left <= edges.left + near,
+        edges.right > 0 and right >= W - edges.right - near,
+    )
     if not any(
-        drawn[a] and drawn[a + 1] and all(drawn[b] or cut[b] for b in (c, c + 1))
+        drawn[a] and drawn[a + 1]
+        and all(drawn[b] or by_photo[b] or by_edge[b] for b in (c, c + 1))
+        and (drawn[c] or drawn[c + 1] or not (by_edge[c] or by_edge[c + 1]))
         for a, c in ((0, 2), (2, 0))
-    ):
+    ):  # fmt: skip
         return None
     in_bands = mine & (across[0][None, :] | across[1][:, None])
     if lines.sum() < FRAME_LINES * in_bands.sum():

@@ -16,6 +16,7 @@ from runtime.ink import (
     edge_contrast,
     find_sheet,
     frame_lines,
+    grow,
     hull,
     is_white_on_black,
     line_slopes,
@@ -943,6 +944,63 @@ def test_a_comb_running_off_the_photo_is_a_frame():
     assert lines is not None and not (lines & digit).any()
     # where a divider crosses a line neither is erased: a dot of it stays, a speck
     assert lines[21].mean() > 0.95 and lines[60, 61] and lines[60, 241]
+
+
+def desk_and_lines(dividers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A page photographed with the desk along its left side (grey levels, 0 dark): two printed
+    lines run from the desk across the page, with a box's right side and dividers (a comb
+    running up to the desk) or without (ruling, running off the photo's right side); and a
+    digit in the middle (a 1 in the comb; a 4 in two strokes between the ruled lines, its stem
+    from one to the other). Returns the picture and the digit's mask."""
+    grey = np.full((160, 320), 0.95, np.float32)
+    grey[:, :24] = 0.25  # the desk
+    grey[30:33, 24:] = grey[130:133, 24:] = 0.2
+    stroke = np.zeros(grey.shape, bool)
+    if dividers:
+        grey[30:133, 280:283] = grey[30:133, 100:103] = grey[30:133, 190:193] = 0.2
+        grey[:, 283:] = 0.95  # the comb ends in its own right side
+        stroke[45:118, 140:150] = True
+    else:
+        for y in range(33, 130):  # from one line to the other, slanting
+            x = 150 - (y - 33) * 15 // 97
+            stroke[y, x : x + 8] = True
+        stroke[70:78, 100:134] = True  # and a bar, apart from it (a 4)
+    grey[stroke] = 0.1
+    return grey, stroke
+
+
+@pytest.mark.parametrize("turns", range(4), ids=["left", "bottom", "right", "top"])
+def test_a_comb_running_up_to_the_desk_is_erased_with_the_desk(turns):
+    """A comb printed on a form runs up to the desk beside the page: it meets the desk only by
+    its two thin lines, so the desk is no bar that a digit's stem hangs from, and goes; the
+    comb, cut off by the desk's edge on one side and drawn on the other, is a box. Only the
+    digit is left, and specks where the dividers crossed the lines."""
+    grey, stroke = (np.ascontiguousarray(np.rot90(a, turns)) for a in desk_and_lines(True))
+    page = clean(grey)
+    digit = page.parts.mask_of(select_digit(page))
+    assert (digit & stroke).sum() >= 0.9 * stroke.sum() and not (digit & ~grow(stroke, 2)).any()
+    others = [k for k in page.keep if not (page.parts.labels == k + 1)[stroke].any()]
+    assert all(page.parts.area[k] <= 6 for k in others)
+
+
+def test_ruling_running_from_the_desk_to_the_photo_s_side_is_no_box():
+    """Two lines from the desk's edge to the photo's side, with a digit touching both, are
+    ruling, not a box whose two missing sides were cut off: one side may be missing where the
+    desk was, the other must be drawn. The digit stays whole."""
+    from runtime.ink import Edges
+
+    grey, stroke = desk_and_lines(False)
+    page = clean(grey)
+    digit = page.parts.mask_of(select_digit(page))
+    assert (digit & stroke).sum() >= 0.9 * stroke.sum()
+    for dividers, is_box in ((False, False), (True, True)):
+        grey, _ = desk_and_lines(dividers)
+        inked = grey < 0.5
+        inked[:, :24] = False  # the desk, erased as the page's edge
+        found = parts(inked)
+        outer = int(np.argmax(found.width))
+        lines = frame_lines(found, outer, list(range(len(found))), Edges(left=24))
+        assert (lines is not None) is is_box
 
 
 @pytest.mark.parametrize("turns", range(4), ids=["top", "left", "bottom", "right"])
