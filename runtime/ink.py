@@ -283,7 +283,7 @@ class Page:
     white_on_black: bool = False  # the polarity it was read with
     unclear: bool = False  # whether the picture left its polarity unclear (see polarity)
     turn: Turn | None = None  # how the picture was turned before it was read (a sheet upright)
-    skew: float = 0.0  # how far its long thin lines lie off level (see line_skew), before erased
+    skew: float = 0.0  # how far its long thin lines lie off level (see skew_of), before erased
 
 
 def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
@@ -554,10 +554,9 @@ def _stroke_hangs_from(beyond: np.ndarray, depth: int) -> bool:
     thin = max(2.0, RULING_THICKNESS * beyond.shape[1])  # a printed line running on, not a stroke
     touching = touching[found.width[touching] > thin]
     _, starts, ends = runs(contact[None] > 0)
-    widest = {int(contact[s]) - 1: 0 for s in starts}
-    for s, e in zip(starts, ends, strict=True):
-        widest[int(contact[s]) - 1] = max(widest[int(contact[s]) - 1], int(e - s))
-    touching = np.array([j for j in touching if widest[int(j)] > depth / 2], int)
+    widest = np.zeros(len(found), np.int64)  # each part's widest run along the band
+    np.maximum.at(widest, contact[starts] - 1, ends - starts)
+    touching = touching[widest[touching] > depth / 2]
     if touching.size == 0:
         return False
     held = found.mass[touching].sum() / found.mass.sum()
@@ -656,14 +655,10 @@ def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -
     # one, the other drawn, that a page's edge erased from the photo cuts off (a comb running
     # up to the desk): two lines from that edge to the photo's side are ruling
     H, W = found.labels.shape
-    near = 2  # (px: the band's soft inner edge)
-    by_photo = (top == 0, bottom == H, left == 0, right == W)
-    by_edge = (
-        edges.top > 0 and top <= edges.top + near,
-        edges.bottom > 0 and bottom >= H - edges.bottom - near,
-        edges.left > 0 and left <= edges.left + near,
-        edges.right > 0 and right >= W - edges.right - near,
-    )
+    off = (top, H - bottom, left, W - right)  # each side's distance from the photo's, as Edges
+    by_photo = [gap == 0 for gap in off]
+    # (2 px: the erased band's soft inner edge)
+    by_edge = [0 < depth and gap <= depth + 2 for gap, depth in zip(off, edges, strict=True)]
     if not any(
         drawn[a] and drawn[a + 1]
         and all(drawn[b] or by_photo[b] or by_edge[b] for b in (c, c + 1))
@@ -733,16 +728,11 @@ SKEW_MIN = 1.0  # ... are turned level when they lie at least this far off
 SKEW_SAMPLE = 4096  # ink pixels enough to find them
 
 
-def line_skew(ink: np.ndarray) -> float:
-    """How many degrees counter-clockwise the picture's long thin lines lie turned (ruled or
-    squared paper, a margin, a form's boxes and lines, photographed a few degrees off): turning
-    the picture back by as much levels them. 0.0 when it has none, or they lie within SKEW_MIN
-    of level or upright (see line_slopes)."""
-    return skew_of(line_slopes(ink))
-
-
 def skew_of(slopes: tuple[tuple[float, float], tuple[float, float]]) -> float:
-    """line_skew from the picture's line_slopes."""
+    """How many degrees counter-clockwise the picture's long thin lines (ruled or squared paper,
+    a margin, a form's boxes and lines, photographed a few degrees off) lie turned, from its
+    line_slopes: turning the picture back by as much levels them. 0.0 when it has none, or they
+    lie within SKEW_MIN of level or upright."""
     found = [(full, sign * angle) for (full, angle), sign in zip(slopes, (-1.0, 1.0), strict=True)]
     full, angle = max(found)
     return angle if full and abs(angle) >= SKEW_MIN else 0.0

@@ -368,7 +368,7 @@ def read_pages(
     the sheet lies turned; the page's `turn` says how), and the page read with the other
     polarity when the picture leaves that unclear.
 
-    A ruled page or a form photographed a few degrees off (see ink.line_skew) is read level
+    A ruled page or a form photographed a few degrees off (see ink.skew_of) is read level
     (`level`). Whole numbers are not: the turn cuts off the picture's corners, and a number
     runs to the sides of its picture, where the desk beyond the page and a margin's line, cut
     short, were no longer erased and were read as 1s (development seeds 2 and 3).
