@@ -41,6 +41,8 @@ THIN = 8  # a picture whose shorter side is under this is treated as small, what
 SAMPLE = 1 << 15  # values enough for a median or a spread of the paper
 LEVEL_BINS = 64  # the paper's commonest level is the fullest of this many bins of its range
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
+TWO_TONES = 0.85  # ... and under which they may be light and shadow: a smooth ramp of light
+# splits at 0.75 (a uniform spread), ink on paper at 0.94 or more (development sets)
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
 SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides, the most only if
 SHEET_EDGE = 0.5  # ... its edge keeps this share of its contrast across it (a step, not a shadow),
@@ -99,10 +101,13 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
     the border still leaves the corners and most of the area to the paper). A split vote
     may mean that the classes are light and shadow rather than ink and paper, so the vote is
     taken again on the picture less a wide median (its light and shadows); if that is split
-    too, the first vote stands. A tall, narrow picture with a split vote is a stroke cropped to
-    its box (a 1): the ink is the class along its middle. With no vote (a faint or tiny
-    digit, where the classes split the paper's own noise), the ink is whichever extreme lies
-    further from the border's median.
+    too, the first vote stands. So may a clear vote whose classes are only loosely apart (see
+    TWO_TONES): a page half in shadow beside a dark desk gives its lit part as the bright class,
+    holding less of the border than the shadow and the desk, and the paper was taken for ink;
+    a clear vote on the picture less its light then stands instead. A tall, narrow picture
+    with a split vote is a stroke cropped to its box (a 1): the ink is the class along its
+    middle. With no vote (a faint or tiny digit, where the classes split the paper's own
+    noise), the ink is whichever extreme lies further from the border's median.
 
     The answer is unclear when two well-separated classes split the first vote and the picture
     is no cropped 1: a thick digit cropped tight, covering about as much of the border, the
@@ -110,6 +115,10 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
     """
     raw = _paper_vote(grey)
     if raw is not None and abs(raw - 0.5) >= 0.15:
+        if separability(grey, otsu(grey)) < TWO_TONES:  # a ramp of light, or ink on it?
+            flat = _paper_vote(grey - _wide_median(grey))
+            if flat is not None and abs(flat - 0.5) >= 0.15:
+                return flat < 0.5, True
         return raw < 0.5, True
     h, w = grey.shape
     if raw is not None and h >= 2.5 * w:  # a 1 cropped to its box: the stroke runs along
