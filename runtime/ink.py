@@ -292,7 +292,6 @@ class Page:
     white_on_black: bool = False  # the polarity it was read with
     unclear: bool = False  # whether the picture left its polarity unclear (see polarity)
     turn: Turn | None = None  # how the picture was turned before it was read (a sheet upright)
-    skew: float = 0.0  # how far its long thin lines lie off level (see skew_of), before erased
 
 
 def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
@@ -305,14 +304,12 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
     ink = ink - paper_surface(ink)
     ink = stretch(ink)
     edges = page_edges(ink)
-    ink = erase_frames(erase_edges(ink, edges), edges)
+    ink = erase_edges(ink, edges)
     slopes = line_slopes(ink)
-    ink = remove_ruling(ink, slopes)
+    ink = remove_ruling(erase_frames(ink, edges, slopes), slopes)
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
-    return Page(
-        ink, found, keep, white_on_black=white_on_black, unclear=unclear, skew=skew_of(slopes)
-    )
+    return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
 
 
 def paint_desk(grey: np.ndarray, sheet: np.ndarray, level: float) -> np.ndarray:
@@ -343,14 +340,11 @@ class Turn:
         )
 
 
-def turn(
-    grey: np.ndarray, angle: float, fill: float, grown: bool = True
-) -> tuple[np.ndarray, Turn]:
-    """The picture turned `angle` degrees counter-clockwise, its new corners filled with `fill`:
-    on a canvas grown to hold all of it, or (grown=False) on its own, its corners cut off, so
-    that what ran off its sides (a page's edge, a form's lines) still does."""
+def turn(grey: np.ndarray, angle: float, fill: float) -> tuple[np.ndarray, Turn]:
+    """The picture turned `angle` degrees counter-clockwise on a canvas grown to hold all of it,
+    its new corners filled with `fill`."""
     img = Image.fromarray(grey.astype(np.float32))
-    turned = img.rotate(angle, Image.Resampling.BILINEAR, expand=grown, fillcolor=float(fill))
+    turned = img.rotate(angle, Image.Resampling.BILINEAR, expand=True, fillcolor=float(fill))
     return np.asarray(turned, dtype=grey.dtype), Turn(angle, img.size, turned.size)
 
 
@@ -607,19 +601,44 @@ FRAME_HOLLOW = 0.5  # ... it covers at most this share of its box,
 FRAME_HOLDS = 0.1  # ... and ink of at least this share of its lines' lies inside it
 
 
-def erase_frames(ink: np.ndarray, edges: Edges = Edges()) -> np.ndarray:
+def erase_frames(
+    ink: np.ndarray,
+    edges: Edges = Edges(),
+    slopes: tuple[tuple[float, float], tuple[float, float]] | None = None,
+) -> np.ndarray:
     """Erase the boxes drawn around writing (see frame_lines), with their soft edges, before
     the ruling is looked for: ruling removal would take a faint box's long sides and leave its
     short ones standing beside the digit as two 1s. A stroke that touches or crosses a box
     keeps its pixels off the box's lines. `edges`: the page's edges erased from the picture
-    (see page_edges), which cut off a box as the picture's own sides do."""
+    (see page_edges), which cut off a box as the picture's own sides do.
+
+    A form photographed a few degrees off (its lines at `slopes`, see line_slopes) is looked at
+    sheared level and upright, as remove_ruling does: a comb of boxes three degrees off drops
+    by more than a tenth of its height along its length, and its dividers, too short to be
+    ruling, stood as 1s beside the digit when a number is read as it lies. The dividers lean
+    as far as the long lines (see turned_by): a photo turns both alike."""
     if small(ink.shape):
         return ink
+    h, w = ink.shape
+    turned = np.tan(np.radians(turned_by(slopes))) if slopes else 0.0
+    tilt = [t if abs(t) * n > 2 else 0.0 for t, n in zip((-turned, turned), (w, h), strict=True)]
+    if not any(tilt):
+        return _erase_frames(ink, edges, (0, 0))
+    level, drops = shear(ink, tilt[0])  # the rows' lines level (columns shifted) ...
+    upright, shifts = shear(level.T, tilt[1])  # ... and the columns' lines upright (rows)
+    # the sides lie as far as the shifts in from the sheared picture's, the erased bands too
+    slack = (int(drops.max()), int(shifts.max()))
+    grown = Edges(*(d + slack[i // 2] if d else 0 for i, d in enumerate(edges)))
+    erased = _erase_frames(np.ascontiguousarray(upright.T), grown, slack).T
+    return np.ascontiguousarray(unshear(unshear(erased, shifts).T, drops))
+
+
+def _erase_frames(ink: np.ndarray, edges: Edges, slack: tuple[int, int]) -> np.ndarray:
     found = parts(ink > LINE_LEVEL, ink)  # faint boxes too, as faint ruling
     everything = list(range(len(found)))
     erase = np.zeros(ink.shape, bool)
     for k in everything:
-        lines = frame_lines(found, k, everything, edges)
+        lines = frame_lines(found, k, everything, edges, slack)
         if lines is not None:
             erase |= lines
     if not erase.any():
@@ -628,7 +647,9 @@ def erase_frames(ink: np.ndarray, edges: Edges = Edges()) -> np.ndarray:
     return np.where(grow(erase, 2) & ~rest, np.float32(0), ink)
 
 
-def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -> np.ndarray | None:
+def frame_lines(
+    found: Parts, k: int, keep: list[int], edges: Edges = Edges(), slack: tuple[int, int] = (0, 0)
+) -> np.ndarray | None:
     """Part k's lines (a mask of the picture's size) if it is a box drawn around other ink: a
     form's field, the boxes of a comb (with dividers), a frame around a picture; else None.
 
@@ -638,7 +659,8 @@ def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -
     all of its ink in those bands is on those lines; it is hollow; and it holds ink inside it,
     apart or touching it, at least a tenth of its lines' ink. A 0 drawn as a rectangle holds
     none; an oval 0 leaves the corners of its box empty, and a 1 or a 7 does not run along
-    four sides."""
+    four sides. `slack`: how far (rows, columns) a side the photo or a page's edge cuts off
+    may lie in from the picture's side (a sheared picture's, see erase_frames)."""
     top, left, bottom, right = found.top[k], found.left[k], found.bottom[k], found.right[k]
     h, w = bottom - top, right - left
     if min(h, w) < 8 or found.area[k] > FRAME_HOLLOW * h * w:
@@ -650,9 +672,15 @@ def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -
         covered = grow(mine, d, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
         along = grow(covered[None], d, axes=(1,))[0]
         along[:d], along[-d:] = True, True
+        # lines lying level (upright) closer than a band is deep: ruling, squared paper, lines
+        # joined by a margin's line, not a box (its band would hold more than one line)
+        plumb = grow(mine, 1, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
+        if _runs_per_band(plumb, along).max(initial=0) > 1:
+            return None
         across.append(along)
-    upright = _long_runs(mine.T, 2 * d).T & across[0][None, :]
-    flat = _long_runs(mine, 2 * d) & across[1][:, None]
+    # a thin line a little off level (or sheared level) steps a pixel across: joined over it
+    upright = _long_runs(grow(mine, 1, axes=(1,)).T, 2 * d).T & mine & across[0][None, :]
+    flat = _long_runs(grow(mine, 1, axes=(0,)), 2 * d) & mine & across[1][:, None]
     lines = upright | flat
     bands = (flat[:d], flat[-d:], upright[:, :d].T, upright[:, -d:].T)  # top, bottom, left, right
     drawn = [
@@ -665,7 +693,7 @@ def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -
     # up to the desk): two lines from that edge to the photo's side are ruling
     H, W = found.labels.shape
     off = (top, H - bottom, left, W - right)  # each side's distance from the photo's, as Edges
-    by_photo = [gap == 0 for gap in off]
+    by_photo = [gap <= slack[i // 2] for i, gap in enumerate(off)]
     # (2 px: the erased band's soft inner edge)
     by_edge = [0 < depth and gap <= depth + 2 for gap, depth in zip(off, edges, strict=True)]
     if not any(
@@ -690,11 +718,20 @@ def frame_lines(found: Parts, k: int, keep: list[int], edges: Edges = Edges()) -
     return out
 
 
+def _runs_per_band(inner: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """How many runs of `inner` (1-d, bool) lie in each run of `bands`."""
+    starts = np.flatnonzero(inner & ~np.concatenate([[False], inner[:-1]]))
+    band_of = np.cumsum(bands & ~np.concatenate([[False], bands[:-1]]))
+    return np.bincount(band_of[starts][bands[starts]])
+
+
 def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
     """The pixels of the horizontal lines in each band of rows (call with the transpose for
     vertical ones): those within half the line's thickness (and a pixel) of a straight line
-    fitted through the columns where the band holds the line alone, in those columns only. A
-    stroke that touches, crosses or runs along the line keeps its pixels, and the line's there."""
+    fitted through the columns where the band holds the line alone, where their column's run of
+    ink through them is no thicker than the line (and two pixels). A stroke that touches,
+    crosses or runs along the line keeps its pixels, and the line's there; a stroke nearby in
+    the band, apart from the line, no longer keeps the line beside it."""
     out = np.zeros_like(mine)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], band_rows.astype(np.int8), [0]])))
     columns = np.arange(mine.shape[1])
@@ -705,15 +742,31 @@ def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
         if inked.sum() < 2:
             continue
         centre = (band * np.arange(b - a)[:, None]).sum(0) / np.maximum(count, 1)
-        thick = float(np.median(count[inked]))
-        alone = inked & (count <= 1.5 * thick)
+        # the line's thickness where it lies alone: one run down the column, and the thinner
+        # of those (a stroke along the line, touching it, thickens it for a stretch)
+        single = inked & ((band[1:] & ~band[:-1]).sum(0) + band[0] == 1)
+        thick = float(np.percentile(count[single if single.any() else inked], 25))
+        alone = single & (count <= 1.5 * thick)
         if alone.sum() < 2:
             continue
         slope, offset = np.polyfit(columns[alone], centre[alone], 1)
         line = slope * columns + offset
         rows = np.arange(b - a)[:, None]
-        out[a:b] = band & (np.abs(rows - line[None, :]) <= thick / 2 + 1) & alone[None, :]
+        near = np.abs(rows - line[None, :]) <= thick / 2 + 1
+        out[a:b] = band & near & (_run_lengths(band) <= thick + 2)
     return out
+
+
+def _run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each pixel of the mask, the length of the run down its column that it lies in (0 off
+    the mask)."""
+    columns, starts, ends = runs(mask.T)
+    lengths = ends - starts
+    run_of = np.repeat(np.arange(lengths.size), lengths)
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out = np.zeros(mask.shape[::-1], np.int64)
+    out[columns[run_of], starts[run_of] + np.arange(run_of.size) - first] = lengths[run_of]
+    return out.T
 
 
 def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.ndarray:
@@ -730,21 +783,19 @@ def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.
     return out
 
 
-SKEW_LIMIT = 6.0  # degrees: the long thin lines of a page photographed this far off level
+SKEW_LIMIT = 6.0  # degrees: a page's long thin lines are looked for up to this far off level
 SKEW_STEP = 0.5  # ... (found to this step, then to SKEW_FINE around the best)
 SKEW_FINE = 0.1
-SKEW_MIN = 1.0  # ... are turned level when they lie at least this far off
 SKEW_SAMPLE = 4096  # ink pixels enough to find them
 
 
-def skew_of(slopes: tuple[tuple[float, float], tuple[float, float]]) -> float:
+def turned_by(slopes: tuple[tuple[float, float], tuple[float, float]]) -> float:
     """How many degrees counter-clockwise the picture's long thin lines (ruled or squared paper,
-    a margin, a form's boxes and lines, photographed a few degrees off) lie turned, from its
-    line_slopes: turning the picture back by as much levels them. 0.0 when it has none, or they
-    lie within SKEW_MIN of level or upright."""
+    a margin, a form's lines, photographed a few degrees off) lie turned, from its line_slopes:
+    the slope of the fuller of the two, or 0.0 when it has none."""
     found = [(full, sign * angle) for (full, angle), sign in zip(slopes, (-1.0, 1.0), strict=True)]
     full, angle = max(found)
-    return angle if full and abs(angle) >= SKEW_MIN else 0.0
+    return angle if full else 0.0
 
 
 def line_slopes(ink: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:

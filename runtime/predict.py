@@ -194,7 +194,7 @@ class Predictor:
         """The digits of one picture, framed, or its result when there is nothing to run."""
 
         def work():
-            pages = read_pages(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE, level=False)
+            pages = read_pages(open_image(image, segment.WORK_SIDE), segment.WORK_SIDE)
             size = self.input.size
             options = [(page, segment.digits(page, self._classify, size)) for page in pages]
             options = [(page, found) for page, found in options if found]

@@ -24,7 +24,6 @@ from runtime.ink import (
     NoInkError,
     Page,
     Turn,
-    border,
     clean,
     find_sheet,
     grow,
@@ -360,18 +359,16 @@ def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
     return read_pages(img, side, alternatives=False)[0]
 
 
-def read_pages(
-    img: Image.Image, side: int = WORK_SIDE, alternatives: bool = True, level: bool = True
-) -> list[Page]:
+def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = True) -> list[Page]:
     """read_page, then the other readings worth trying, each if it has a digit: the picture with
     the desk around a sheet painted in the sheet's level, when it shows one (turned upright if
     the sheet lies turned; the page's `turn` says how), and the page read with the other
     polarity when the picture leaves that unclear.
 
-    A ruled page or a form photographed a few degrees off (see ink.skew_of) is read level
-    (`level`). Whole numbers are not: the turn cuts off the picture's corners, and a number
-    runs to the sides of its picture, where the desk beyond the page and a margin's line, cut
-    short, were no longer erased and were read as 1s (development seeds 2 and 3).
+    A ruled page or a form photographed a few degrees off is read as it lies: its lines are
+    sheared level where they are looked for (see ink.erase_frames, ink.remove_ruling). Turning
+    the picture level cut off its corners, and with them the desk beyond the page and a form's
+    lines running on to the picture's sides, which were then no longer erased.
 
     A sheet on a desk (see ink.find_sheet) whose whole self the first reading took for the digit
     replaces that reading: the model, given the sheet's rectangle, reads it as a confident 0 or
@@ -386,12 +383,6 @@ def read_pages(
     except NoInkError:
         raise NoDigitError() from None
     found = find_sheet(grey, pages[0])
-    skew = pages[0].skew if level and found is None and not pages[0].unclear else 0.0
-    if skew:  # a ruled page or a form photographed a few degrees off: read it level
-        levelled, how = turn(grey, -skew, float(np.median(border(grey))), grown=False)
-        page = _with_a_digit(levelled, turned=how)
-        if page is not None:
-            pages, grey = [page], levelled
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
         if abs(found.angle) >= SHEET_TILT:  # read the note along its sides
