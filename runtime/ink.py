@@ -101,10 +101,12 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
     the border still leaves the corners and most of the area to the paper). A split vote
     may mean that the classes are light and shadow rather than ink and paper, so the vote is
     taken again on the picture less a wide median (its light and shadows); if that is split
-    too, the first vote stands. So may a clear vote whose classes are only loosely apart (see
-    TWO_TONES): a page half in shadow beside a dark desk gives its lit part as the bright class,
-    holding less of the border than the shadow and the desk, and the paper was taken for ink;
-    a clear vote on the picture less its light then stands instead. A tall, narrow picture
+    too, the first vote stands. So may a clear vote for light ink whose classes are only
+    loosely apart (see TWO_TONES): a page half in shadow beside a dark desk gives its lit part
+    as the bright class, holding less of the border than the shadow and the desk, and the paper
+    was taken for ink; a clear vote on the picture less its light then stands instead. (Only
+    that vote gets the second look, which costs a wide median: dark ink on light paper is the
+    commonest picture, and a photo's light often leaves its classes loosely apart.) A tall, narrow picture
     with a split vote is a stroke cropped to its box (a 1): the ink is the class along its
     middle. With no vote (a faint or tiny digit, where the classes split the paper's own
     noise), the ink is whichever extreme lies further from the border's median.
@@ -113,10 +115,10 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
     is no cropped 1: a thick digit cropped tight, covering about as much of the border, the
     corners and the area as its paper. The caller may then read it both ways.
     """
-    raw = _paper_vote(grey)
+    raw, apart = _paper_vote(grey)
     if raw is not None and abs(raw - 0.5) >= 0.15:
-        if separability(grey, otsu(grey)) < TWO_TONES:  # a ramp of light, or ink on it?
-            flat = _paper_vote(grey - _wide_median(grey))
+        if raw < 0.5 and apart < TWO_TONES:  # light ink, or a ramp of light?
+            flat, _ = _paper_vote(grey - _wide_median(grey))
             if flat is not None and abs(flat - 0.5) >= 0.15:
                 return flat < 0.5, True
         return raw < 0.5, True
@@ -126,7 +128,7 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
         return float(np.mean(spine > otsu(grey))) >= 0.5, True
     clear = raw is None
     image = grey - _wide_median(grey)
-    flat = _paper_vote(image)
+    flat, _ = _paper_vote(image)
     if flat is not None and abs(flat - 0.5) >= 0.15:
         return flat < 0.5, clear
     if raw is not None:
@@ -137,11 +139,13 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
     return (high - paper) >= (paper - low), clear
 
 
-def _paper_vote(grey: np.ndarray) -> float | None:
-    """How much the bright class looks like paper (0..1), or None if the classes overlap."""
+def _paper_vote(grey: np.ndarray) -> tuple[float | None, float]:
+    """How much the bright class looks like paper (0..1), or None if the classes overlap; and
+    how far apart they are (Otsu's separability)."""
     t = otsu(grey)
-    if separability(grey, t) < SEPARATED:
-        return None
+    apart = separability(grey, t)
+    if apart < SEPARATED:
+        return None, apart
     bright = grey > t
     h, w = grey.shape
     ch, cw = max(1, h // 8), max(1, w // 8)
@@ -149,7 +153,7 @@ def _paper_vote(grey: np.ndarray) -> float | None:
         [bright[:ch, :cw].ravel(), bright[:ch, -cw:].ravel(),
          bright[-ch:, :cw].ravel(), bright[-ch:, -cw:].ravel()]
     )  # fmt: skip
-    return float(np.mean([border(bright).mean(), corners.mean(), bright.mean()]))
+    return float(np.mean([border(bright).mean(), corners.mean(), bright.mean()])), apart
 
 
 def _wide_median(grey: np.ndarray) -> np.ndarray | float:
@@ -656,7 +660,8 @@ def frame_lines(
     A box is made of straight lines (runs of ink at least two bands long) in bands along the
     four sides of its box, a tenth of its size deep (so a box photographed a few degrees off
     still is one), and across it (dividers), each side drawn along most of its length; nearly
-    all of its ink in those bands is on those lines; it is hollow; and it holds ink inside it,
+    all of its ink in those bands is on those lines, a band's depth apart or more (squared
+    paper is ruling); it is hollow; and it holds ink inside it,
     apart or touching it, at least a tenth of its lines' ink. A 0 drawn as a rectangle holds
     none; an oval 0 leaves the corners of its box empty, and a 1 or a 7 does not run along
     four sides. `slack`: how far (rows, columns) a side the photo or a page's edge cuts off
@@ -672,11 +677,6 @@ def frame_lines(
         covered = grow(mine, d, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
         along = grow(covered[None], d, axes=(1,))[0]
         along[:d], along[-d:] = True, True
-        # lines lying level (upright) closer than a band is deep: ruling, squared paper, lines
-        # joined by a margin's line, not a box (its band would hold more than one line)
-        plumb = grow(mine, 1, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
-        if _runs_per_band(plumb, along).max(initial=0) > 1:
-            return None
         across.append(along)
     # a thin line a little off level (or sheared level) steps a pixel across: joined over it
     upright = _long_runs(grow(mine, 1, axes=(1,)).T, 2 * d).T & mine & across[0][None, :]
@@ -706,6 +706,11 @@ def frame_lines(
     in_bands = mine & (across[0][None, :] | across[1][:, None])
     if lines.sum() < FRAME_LINES * in_bands.sum():
         return None
+    for axis in (0, 1):  # lines lying level (upright) closer than a band is deep: ruling,
+        # squared paper, lines joined by a margin's line; not a box (a band holds one line)
+        plumb = grow(mine, 1, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
+        if _runs_per_band(plumb, across[axis]).max(initial=0) > 1:
+            return None
     inside = sum(
         found.mass[j] for j in keep
         if j != k and found.top[j] > top and found.bottom[j] < bottom
