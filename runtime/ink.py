@@ -106,10 +106,10 @@ def polarity(grey: np.ndarray) -> tuple[bool, bool]:
     as the bright class, holding less of the border than the shadow and the desk, and the paper
     was taken for ink; a clear vote on the picture less its light then stands instead. (Only
     that vote gets the second look, which costs a wide median: dark ink on light paper is the
-    commonest picture, and a photo's light often leaves its classes loosely apart.) A tall, narrow picture
-    with a split vote is a stroke cropped to its box (a 1): the ink is the class along its
-    middle. With no vote (a faint or tiny digit, where the classes split the paper's own
-    noise), the ink is whichever extreme lies further from the border's median.
+    commonest picture, and a photo's light often leaves its classes loosely apart.) A tall,
+    narrow picture with a split vote is a stroke cropped to its box (a 1): the ink is the class
+    along its middle. With no vote (a faint or tiny digit, where the classes split the paper's
+    own noise), the ink is whichever extreme lies further from the border's median.
 
     The answer is unclear when two well-separated classes split the first vote and the picture
     is no cropped 1: a thick digit cropped tight, covering about as much of the border, the
