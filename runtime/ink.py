@@ -625,7 +625,7 @@ def erase_frames(
         return ink
     h, w = ink.shape
     turned = np.tan(np.radians(turned_by(slopes))) if slopes else 0.0
-    tilt = [t if abs(t) * n > 2 else 0.0 for t, n in zip((-turned, turned), (w, h), strict=True)]
+    tilt = [t if stepped(t, n) else 0.0 for t, n in zip((-turned, turned), (w, h), strict=True)]
     if not any(tilt):
         return _erase_frames(ink, edges, (0, 0))
     level, drops = shear(ink, tilt[0])  # the rows' lines level (columns shifted) ...
@@ -866,6 +866,13 @@ def _fullest_line(
     return peak, angle, high - low + 1, float(first + int(np.argmax(counts)))
 
 
+def stepped(slope: float, length: int) -> bool:
+    """Whether lines falling by `slope` step more than two pixels over `length`: more than the
+    pixel of leeway that joins a line's steps (see _remove_lines, frame_lines) can, so they
+    are to be sheared level first."""
+    return abs(slope) * length > 2
+
+
 def shear(a: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
     """Shift each column of `a` up or down by whole pixels so that lines falling by `slope`
     (rows a column) lie level; the picture grows by the shifts (zeros). Returns it and the
@@ -914,8 +921,7 @@ def remove_ruling(
     for axis in (0, 1):
         a = ink if axis == 0 else ink.T
         slope = np.tan(np.radians(slopes[axis][1]))
-        if abs(slope) * a.shape[1] > 2:  # lines photographed off level are sheared level
-            # first, when they step more than a pixel of leeway (see _remove_lines) can join
+        if stepped(slope, a.shape[1]):  # lines photographed off level are sheared level
             sheared, shifts = shear(a, slope)
             a = unshear(_remove_lines(sheared, RULING_SPAN), shifts)
         else:
