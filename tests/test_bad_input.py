@@ -207,8 +207,10 @@ def test_bad_arrays_are_image_errors(predictor, bad):
         (["--lr", "nan"], "lr must be a finite number"),
         (["--seed", "99999999999999999999999"], "--seed"),
         (["--augment", "sparkles"], "unknown augmentation"),
+        (["--outliers", "nan"], "outliers must be a finite number"),
+        (["--outliers", "-0.5"], "--outliers"),
     ],
-    ids=["lr-inf", "lr-nan", "seed-huge", "augment-unknown"],
+    ids=["lr-inf", "lr-nan", "seed-huge", "augment-unknown", "outliers-nan", "outliers-negative"],
 )
 def test_train_arguments_are_checked_first(tmp_path, args, message):
     """Impossible hyperparameters: exit 2 and one line, nothing trained or written."""

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -197,3 +198,68 @@ def test_resuming_a_finished_run_says_so(small_checkpoint, tmp_path):
     """--resume on a checkpoint that already holds all its epochs is a one-line error."""
     result = run_cli("mnist-train", "--resume", small_checkpoint, "--out", tmp_path / "x.pth")
     assert "already holds all 1 epochs" in assert_one_line_error(result, 1)
+
+
+def _ink_box(field: np.ndarray) -> tuple[int, int]:
+    rows, cols = np.flatnonzero(field.max(1) > 0.35), np.flatnonzero(field.max(0) > 0.35)
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+@pytest.mark.parametrize("kind", ["touching", "pieces"])
+def test_outliers_are_framed_as_auto_frames_a_digit(mnist_dir, monkeypatch, kind):
+    """Touching digits are framed wider than tall (but for narrow pairs, such as 11), pieces
+    of one digit taller than wide; each fills about 20 px on its longer side and sits centred
+    by mass, as `auto` frames a digit; a seed gives the same pool."""
+    from trainer import outliers
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    images = read_idx(raw_dir(mnist_dir) / SPLITS["train"].images)[:2000]
+    monkeypatch.setattr(outliers, "TOUCHING", 1.0 if kind == "touching" else 0.0)
+    pool = outliers.outlier_pool(images, 200, seed=5).astype(np.float32) / 255
+    assert pool.shape == (200, 28, 28)
+    aspect = []
+    for field in pool:
+        height, width = _ink_box(field)
+        aspect.append(width / height)
+        assert 18 <= max(height, width) <= 22
+        mass = field.sum()
+        centre = (field.sum(1) @ np.arange(28) / mass, field.sum(0) @ np.arange(28) / mass)
+        assert all(abs(c - 13.5) <= 3 for c in centre)
+    wide = np.mean(np.array(aspect) > 1)
+    assert wide > 0.75 if kind == "touching" else wide < 0.1
+    again = outliers.outlier_pool(images, 200, seed=5)
+    assert np.array_equal(again, np.round(pool * 255).astype(np.uint8))
+
+
+def test_training_on_outliers_teaches_the_model_to_doubt_them(mnist_dir, tmp_path):
+    """Two runs alike but for the weight on outliers: the one trained to doubt them reads
+    outliers it never saw (another seed's) with a lower confidence, and digits as well."""
+    from trainer import outliers
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    images = read_idx(raw_dir(mnist_dir) / SPLITS["train"].images)[3000:4000]
+    unseen = torch.from_numpy(outliers.outlier_pool(images, 300, seed=99)).float() / 255
+    confidence, accuracy = {}, {}
+    for weight in (0.0, 0.5):
+        out = tmp_path / f"w{weight}.pth"
+        metrics = train(
+            TrainConfig(epochs=2, limit=3000, outliers=weight), quiet_run(mnist_dir, out)
+        )
+        model = model_from_checkpoint(load_checkpoint(out)).eval()
+        with torch.no_grad():
+            log_probs = model(((unseen - 0.1307) / 0.3081).unsqueeze(1))
+        confidence[weight] = log_probs.exp().max(1).values.mean().item()
+        accuracy[weight] = metrics["test_accuracy"]
+    assert confidence[0.5] < confidence[0.0] - 0.2
+    assert accuracy[0.5] > accuracy[0.0] - 0.02
+
+
+def test_a_checkpoint_from_before_outliers_resumes_without_them():
+    """A stored config without the `outliers` field trained without them; a bad weight is a
+    one-line ValueError that names the field."""
+    stored = {"epochs": 3, "batch_size": 128, "lr": 0.003, "seed": 1, "augment": "none"}
+    assert TrainConfig.from_dict(stored).outliers == 0.0
+    assert TrainConfig().outliers > 0
+    for bad in (-1, float("inf"), True, "0.5"):
+        with pytest.raises(ValueError, match="outliers must be"):
+            TrainConfig(outliers=bad)

@@ -13,6 +13,7 @@ from trainer.config import (
     DEFAULT_CHECKPOINT,
     DEFAULT_ONNX,
     MAX_SEED,
+    OUTLIERS,
     TrainConfig,
     parse_augment,
 )
@@ -65,6 +66,15 @@ def train(
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Train on N samples only.")] = None,
+    outliers: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Weight of the loss that teaches the model to doubt pictures that are not one "
+            f"digit: touching digits, pieces of one (default {OUTLIERS}; 0: none).",
+            show_default=False,
+        ),
+    ] = None,
     device: Annotated[Device, typer.Option(help="auto takes CUDA when present.")] = Device.auto,
     data_dir: Annotated[
         Path | None,
@@ -84,8 +94,9 @@ def train(
     from trainer.train import train as run_training
 
     given = dict(
-        epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, augment=augment, limit=limit
-    )
+        epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, augment=augment, limit=limit,
+        outliers=outliers,
+    )  # fmt: skip
     given = {k: v for k, v in given.items() if v is not None}
     if resume and given:
         names = ", ".join("--" + k.replace("_", "-") for k in given)

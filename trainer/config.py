@@ -13,6 +13,7 @@ MAX_SEED = 2**63 - 1
 
 
 RECIPE = "styles,affine,elastic,width,lowres,contrast"  # the shipped model's augmentations
+OUTLIERS = 0.25  # the shipped weight of the loss on non-digits (trainer/outliers.py)
 
 
 @dataclass
@@ -23,6 +24,7 @@ class TrainConfig:
     seed: int = 1
     augment: str = RECIPE  # comma-separated names from trainer/augment.py, or none
     limit: int | None = None  # train on the first N samples only (smoke runs)
+    outliers: float = OUTLIERS  # weight of the loss on pictures that are not one digit (0: none)
 
     def __post_init__(self):
         """Refuse what cannot train, with a one-line ValueError that names the field."""
@@ -41,6 +43,15 @@ class TrainConfig:
             or lr <= 0
         ):
             raise ValueError(f"lr must be a finite number above 0, not {lr!r}")
+        out = self.outliers
+        if (
+            isinstance(out, bool)
+            or not isinstance(out, int | float)
+            or not math.isfinite(out)
+            or out < 0
+        ):
+            raise ValueError(f"outliers must be a finite number of at least 0, not {out!r}")
+        self.outliers = float(out)
         if not isinstance(self.augment, str):
             raise ValueError(f"augment must be names of augmentations, not {self.augment!r}")
         self.augment = ",".join(parse_augment(self.augment)) or "none"
@@ -54,7 +65,8 @@ class TrainConfig:
         unknown = sorted(set(map(str, stored)) - known)
         if unknown:
             raise ValueError(f"config has unknown fields {unknown}")
-        return cls(**stored)
+        # checkpoints from before outlier exposure trained without it
+        return cls(**{"outliers": 0.0, **stored})
 
 
 def _whole(name: str, value, low: int, high: int | None = None) -> None:

@@ -28,8 +28,11 @@ from trainer.checkpoint import (
 from trainer.config import DEFAULT_CHECKPOINT, TrainConfig, parse_augment
 from trainer.data import MEAN, STD, ensure_mnist, load_split
 from trainer.model import Digit
+from trainer.outliers import outlier_pool
 
 CHECKPOINT_FORMAT = "mnist-digit-checkpoint/1"
+OUTLIER_POOL = 30000  # pictures that are not one digit (at most half as many as the digits),
+# made once per run and augmented as the digits are at each step
 
 
 class TrainError(Exception):
@@ -103,7 +106,12 @@ def confusion_matrix(y: torch.Tensor, pred: torch.Tensor) -> list[list[int]]:
     return counts.tolist()
 
 
-def train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: int) -> float:
+def train_epoch(
+    model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: int, outliers=None
+) -> float:
+    """One pass over (x, y); with `outliers` (a pool of pictures that are not one digit), each
+    step also reads half a batch of them and adds cfg.outliers times their cross-entropy to
+    the uniform distribution (trainer/outliers.py says why)."""
     model.train()
     order = torch.randperm(len(x), generator=gen).to(x.device)
     steps = math.ceil(len(x) / cfg.batch_size)
@@ -114,7 +122,7 @@ def train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: in
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
         data, target = (augment(x[idx], y[idx], names, gen) - MEAN) / STD, y[idx]
         optimizer.zero_grad(set_to_none=True)
-        loss = F.nll_loss(model(data), target)
+        loss = step_loss(model, data, target, cfg.outliers, names, gen, outliers)
         if not torch.isfinite(loss):
             raise Diverged(
                 f"the training loss became {loss.item()} in epoch {epoch}, step {step + 1}"
@@ -131,6 +139,21 @@ def train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run: Run, epoch: in
         bar.update()
     bar.close()
     return total / seen
+
+
+def step_loss(model, data, target, weight: float, names, gen, outliers=None) -> torch.Tensor:
+    """The NLL of a batch of digits; with a pool of outliers, plus `weight` times the
+    cross-entropy to the uniform distribution of half a batch of them, augmented as the digits
+    are, in the same forward pass."""
+    if outliers is None:
+        return F.nll_loss(model(data), target)
+    n = max(len(target) // 2, 1)
+    pick = torch.randint(len(outliers), (n,), generator=gen).to(data.device)
+    unlabelled = torch.full((n,), -1, device=data.device)  # `styles` leaves them alone
+    odd = (augment(outliers[pick], unlabelled, names, gen) - MEAN) / STD
+    out = model(torch.cat([data, odd]))
+    doubt = -out[len(target) :].mean(1).mean()
+    return F.nll_loss(out[: len(target)], target) + weight * doubt
 
 
 def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device):
@@ -160,6 +183,11 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
     x, y = pixels(train_images).to(device), train_labels.to(device)
     x_test, y_test = normalize(test_images).to(device), test_labels.to(device)
 
+    outliers = None
+    if cfg.outliers:
+        count = min(OUTLIER_POOL, max(len(x) // 2, 1))
+        pool = outlier_pool(train_images.numpy(), count, cfg.seed)
+        outliers = pixels(torch.from_numpy(pool)).to(device)
     steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
     model, optimizer, scheduler = build(cfg, steps_per_epoch, device)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -179,7 +207,9 @@ def train(cfg: TrainConfig, run: Run, resume: Path | None = None) -> dict:
     try:
         for epoch in range(start + 1, cfg.epochs + 1):
             t0 = time.perf_counter()
-            train_loss = train_epoch(model, optimizer, scheduler, x, y, cfg, gen, run, epoch)
+            train_loss = train_epoch(
+                model, optimizer, scheduler, x, y, cfg, gen, run, epoch, outliers
+            )
             seconds = time.perf_counter() - t0
             test_loss, accuracy, pred = evaluate(model, x_test, y_test)
             stats = EpochStats(epoch, train_loss, test_loss, accuracy, seconds)
