@@ -8,6 +8,8 @@ then its parts are grouped into digits:
 2. marks too small to be a digit beside the others (dots, specks, a dash, a colon's two dots)
    are dropped, but a flat bar over or under a digit joins it (a 5's bar written apart), and
    a piece (half a digit's height or less, or a tenth of its ink) just beside a digit joins it;
+   and a thin straight line that the picture's side cuts (a form's comb running off the photo)
+   is no digit beside other digits;
 3. a group much wider than a digit is touching digits: it is cut at columns of least ink, each
    side is read, and the cut the model finds most confident is kept;
 4. the digits are ordered by their centres from left to right (one line of digits: a slight
@@ -35,6 +37,7 @@ DIGIT_ASPECT = 0.8  # a typical digit's width over its height
 WIDE = 1.0  # a group wider than this many typical digit widths holds touching digits
 CUTS = 4  # cut columns tried per cut
 CUT_DOUBT = 0.75  # log-odds against a cut, per digit width under two that the group spans
+LINE_WOBBLE = 0.5  # px: a mark at the picture's side whose inner edge is this straight is a line
 
 
 @dataclass
@@ -97,7 +100,32 @@ def groups(page: Page) -> list[Candidate]:
     specks = [max(max(p.height[k], p.width[k]) for k in group) < mark for group in merged]
     kept = [c for c, s in zip(candidates, specks, strict=True) if c.height >= mark and not s]
     bars = [c for c in candidates if c.height < mark <= c.width]
-    return _join_pieces(_join_bars(kept, bars), page.ink, PIECE * typical)
+    found = _join_pieces(_join_bars(kept, bars), page.ink, PIECE * typical)
+    lines = [cut_line(c, page.ink.shape[1]) for c in found]
+    if all(lines):
+        return found
+    return [c for c, line in zip(found, lines, strict=True) if not line]
+
+
+def cut_line(candidate: Candidate, width: int) -> bool:
+    """A thin, straight mark standing at the picture's left or right side: what is left of a
+    printed line that the photo's side cuts (a form's box or comb running off the picture, a
+    few degrees off level, whose end line crosses the side), once the box is erased. It is
+    told from a pen's 1 at the side by its inner edge, which is straight within LINE_WOBBLE
+    (the root mean square of its distance from the straight line through it): the pen's
+    wobbles more in 19 of 20 handwritten 1s. Only dropped beside other digits."""
+    x0, y0, x1, y1 = candidate.box
+    at_side = x0 == 0 or x1 >= width
+    if not at_side or 4 * candidate.width > candidate.height:
+        return False
+    rows = candidate.mask[y0:y1, x0:x1]
+    rows = rows[rows.any(1)]
+    inner = (  # the edge that faces into the picture, per row
+        rows.argmax(1) if x1 >= width else rows.shape[1] - 1 - rows[:, ::-1].argmax(1)
+    ).astype(float)
+    y = np.arange(len(inner), dtype=float)
+    fit = np.polyval(np.polyfit(y, inner, 1), y)
+    return float(np.sqrt(np.mean((inner - fit) ** 2))) <= LINE_WOBBLE
 
 
 def _join_bars(digits: list[Candidate], bars: list[Candidate]) -> list[Candidate]:

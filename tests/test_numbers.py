@@ -347,6 +347,33 @@ def test_most_touching_pairs_of_everyday_digits_are_split(predictor, mnist_test)
     assert right >= 22
 
 
+def side_line(mnist_test, index: int, line: tuple, width: int = 4):
+    """An MNIST test digit on light paper, with a straight dark line drawn from line[:2] to
+    line[2:] on a picture 300 px wide (a line past x = 299 is cut by the picture's side)."""
+    images, _ = mnist_test
+    canvas = np.full((140, 300), 238, np.float32)
+    digit = crop(images[index], 70)
+    canvas[35 : 35 + digit.shape[0], 60 : 60 + digit.shape[1]] -= 218 * digit
+    img = Image.fromarray(canvas.clip(0, 255).astype(np.uint8))
+    ImageDraw.Draw(img).line(line, fill=20, width=width)
+    return img
+
+
+def test_a_line_the_pictures_side_cuts_is_no_digit_beside_a_digit(predictor, mnist_test):
+    """What is left of a form's comb running off the picture a few degrees off level: a thin
+    straight line crossing the picture's side. Beside a digit it is not read as a 1; drawn
+    inside the picture, or alone, it is (a 1 drawn with a ruler)."""
+    images, labels = mnist_test
+    index = CLEAR[0]
+    crossing = side_line(mnist_test, index, (295, 30, 303, 110))
+    assert predictor.read_number(crossing).text == str(labels[index])
+    inside = side_line(mnist_test, index, (240, 30, 244, 110))
+    assert predictor.read_number(inside).text == f"{labels[index]}1"
+    alone = Image.new("L", (300, 140), 238)
+    ImageDraw.Draw(alone).line((295, 30, 303, 110), fill=20, width=4)
+    assert predictor.read_number(alone).text == "1"
+
+
 def test_five_with_a_detached_bar_is_one_digit(predictor):
     """A 5 whose bar floats above its body is one digit, and its box holds the bar."""
     img = Image.new("L", (220, 200), 245)
