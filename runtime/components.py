@@ -122,6 +122,15 @@ class Parts:
         return chosen[self.labels]
 
 
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box (left, top, right, bottom; right and bottom exclusive) around a mask's pixels,
+    as Parts.box gives it; None if the mask is empty."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if rows.size == 0:
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
 def parts(mask: np.ndarray, ink: np.ndarray | None = None) -> Parts:
     """Label `mask` and measure each component (mass from `ink`, or the area)."""
     mask = np.asarray(mask, bool)

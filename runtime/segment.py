@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runtime.components import mask_box
 from runtime.ink import Page
 from runtime.preprocess import frame, underlines
 
@@ -261,10 +262,9 @@ def split(candidate: Candidate, columns: list[int]) -> list[Candidate]:
     for left, right in zip(edges[:-1], edges[1:], strict=True):
         mask = np.zeros_like(candidate.mask)
         mask[:, left:right] = candidate.mask[:, left:right]
-        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-        if rows.size == 0:
+        box = mask_box(mask)
+        if box is None:
             return []
-        box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
         pieces.append(Candidate(mask, box))
     return pieces
 

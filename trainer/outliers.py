@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from runtime.components import mask_box
 from runtime.preprocess import frame
 
 FIELD = (28, 28)
@@ -87,5 +88,5 @@ def _resized(image: np.ndarray, scale: float) -> np.ndarray:
 
 def _extent(mask: np.ndarray) -> tuple[int, int, int, int]:
     """Top, bottom, left, right (exclusive) of a mask's pixels."""
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    left, top, right, bottom = mask_box(mask)
+    return top, bottom, left, right
