@@ -602,7 +602,9 @@ FRAME_LINES = 0.8  # ... its sides (or of a divider across it) with this share o
 FRAME_SIDE = 0.8  # ... each of its four sides drawn along this share of its length,
 FRAME_DIVIDER = 0.9  # ... and of any divider along this share (a digit's stem stops short),
 FRAME_HOLLOW = 0.5  # ... it covers at most this share of its box,
-FRAME_HOLDS = 0.1  # ... and ink of at least this share of its lines' lies inside it
+FRAME_HOLDS = 0.1  # ... and ink of at least this share of its lines' (a comb's: per box) inside it
+FRAME_SPAN = 0.75  # (its sides are lines along at least this share of its part's box)
+FRAME_CORNER = 3  # (px: and the lines across them stop within this of their ends)
 
 
 def erase_frames(
@@ -666,11 +668,11 @@ def frame_lines(
     none; an oval 0 leaves the corners of its box empty, and a 1 or a 7 does not run along
     four sides. `slack`: how far (rows, columns) a side the photo or a page's edge cuts off
     may lie in from the picture's side (a sheared picture's, see erase_frames)."""
-    top, left, bottom, right = found.top[k], found.left[k], found.bottom[k], found.right[k]
+    top, left, bottom, right = _lined_box(found, k)
     h, w = bottom - top, right - left
-    if min(h, w) < 8 or found.area[k] > FRAME_HOLLOW * h * w:
-        return None
     mine = found.labels[top:bottom, left:right] == k + 1
+    if min(h, w) < 8 or mine.sum() > FRAME_HOLLOW * h * w:
+        return None
     d = max(2, round(FRAME_BAND * min(h, w)))
     across = []  # the columns, then the rows, in a band of a line
     for axis in (0, 1):  # the sides, and dividers inked along most of their length
@@ -684,13 +686,19 @@ def frame_lines(
     lines = upright | flat
     bands = (flat[:d], flat[-d:], upright[:, :d].T, upright[:, -d:].T)  # top, bottom, left, right
     drawn = [
-        band.any(0).mean() >= FRAME_SIDE  # along most of the side, and thin: a thick stroke
-        and np.median(band.sum(0)[band.any(0)]) <= d / 2  # of a digit cropped tight is no line
+        band.any(0).mean() >= FRAME_SIDE  # along most of the side, and thin where it lies
+        # alone (a quarter of it, not under a digit running over it): a thick stroke of a digit
+        # cropped tight is no line
+        and np.percentile(band.sum(0)[band.any(0)], 25) <= d / 2
         for band in bands
     ]
     # two opposite sides that the photo cuts off (a comb running out of it) may lack lines; or
     # one, the other drawn, that a page's edge erased from the photo cuts off (a comb running
-    # up to the desk): two lines from that edge to the photo's side are ruling
+    # up to the desk); two lines from that edge to the photo's side are ruling, unless lines
+    # divide them across (the comb's dividers)
+    # across them as straight as the picture lies level (a digit's stem from line to line slants)
+    divided = [_run_count(grow(mine, 2, axes=(1 - axis,)).mean(axis)[d:-d] >= FRAME_DIVIDER) > 0
+               for axis in (0, 1)]  # fmt: skip
     H, W = found.labels.shape
     off = (top, H - bottom, left, W - right)  # each side's distance from the photo's, as Edges
     by_photo = [gap <= slack[i // 2] for i, gap in enumerate(off)]
@@ -699,12 +707,19 @@ def frame_lines(
     if not any(
         drawn[a] and drawn[a + 1]
         and all(drawn[b] or by_photo[b] or by_edge[b] for b in (c, c + 1))
-        and (drawn[c] or drawn[c + 1] or not (by_edge[c] or by_edge[c + 1]))
+        and (drawn[c] or drawn[c + 1] or divided[c == 0] or not (by_edge[c] or by_edge[c + 1]))
         for a, c in ((0, 2), (2, 0))
     ):  # fmt: skip
         return None
-    in_bands = mine & (across[0][None, :] | across[1][:, None])
-    if lines.sum() < FRAME_LINES * in_bands.sum():
+    in_bands = across[0][None, :] | across[1][:, None]
+    # writing that runs over a line (a digit over its box's side) runs out of the bands: the
+    # ink in them that is neither a line nor such a stroke is the box's, and mostly lines
+    strokes = parts(mine & ~grow(lines, 1)).labels
+    over = np.zeros(strokes.max() + 1, bool)
+    over[strokes[~in_bands]] = True  # into the box, or out of it (see _lined_box)
+    over[np.concatenate([strokes[[0, -1]].ravel(), strokes[:, [0, -1]].ravel()])] = True
+    over[0] = False
+    if lines.sum() < FRAME_LINES * (mine & in_bands & ~over[strokes]).sum():
         return None
     for axis in (0, 1):  # lines lying level (upright) closer than a band is deep: ruling,
         # squared paper, lines joined by a margin's line; not a box (a band holds one line)
@@ -716,11 +731,46 @@ def frame_lines(
         if j != k and found.top[j] > top and found.bottom[j] < bottom
         and found.left[j] > left and found.right[j] < right
     )  # fmt: skip
-    if inside + (mine & ~grow(lines, 1)).sum() < FRAME_HOLDS * lines.sum():
+    # what is written in it: apart, or touching, crossing or running along its lines
+    traced = _traced(mine, across[1]) | _traced(mine.T, across[0]).T
+    boxes = np.prod([max(1, _run_count(along) - 1) for along in across])  # a comb's
+    if inside + (mine & ~grow(traced, 1)).sum() < FRAME_HOLDS * traced.sum() / boxes:
         return None
     out = np.zeros(found.labels.shape, bool)
-    out[top:bottom, left:right] = _traced(mine, across[1]) | _traced(mine.T, across[0]).T
+    out[top:bottom, left:right] = traced
     return out
+
+
+def _lined_box(found: Parts, k: int) -> tuple[int, int, int, int]:
+    """Part k's box (top, left, bottom, right), its sides moved in to the outermost of its
+    lines across it (runs of ink along FRAME_SPAN of it, joined over a pixel's step) where it
+    has two such a side's depth apart: writing that runs out over a box's side is not the box."""
+    box = [found.top[k], found.left[k], found.bottom[k], found.right[k]]
+    mine = found.labels[box[0] : box[2], box[1] : box[3]] == k + 1
+    lines = []  # the rows' lines (level), then the columns' (upright), each as rows of its own
+    for a in (mine, mine.T):
+        lines.append(_long_runs(grow(a, 1, axes=(0,)), int(np.ceil(FRAME_SPAN * a.shape[1]))) & a)
+    out = list(box)
+    # writing running over a side by less than a band's depth lies in the side's band (see
+    # frame_lines); by more, the side moves in to half a band beyond the line, which keeps a
+    # line a few degrees off level whole
+    d = max(2, round(FRAME_BAND * min(mine.shape)))
+    for axis in (0, 1):  # top and bottom, then left and right
+        lined = np.flatnonzero(lines[axis].any(1))
+        # the other lines stop at these (a comb cut off by the photo runs on past its dividers)
+        reach = np.flatnonzero(lines[1 - axis].any(0))
+        if not (lined.size and reach.size) or lined[-1] - lined[0] < 8:
+            continue
+        if lined[0] > d and reach[0] >= lined[0] - FRAME_CORNER:
+            out[axis] = box[axis] + int(lined[0]) - d // 2
+        if mine.shape[axis] - 1 - lined[-1] > d and reach[-1] <= lined[-1] + FRAME_CORNER:
+            out[axis + 2] = box[axis] + int(lined[-1]) + 1 + d // 2
+    return out[0], out[1], out[2], out[3]
+
+
+def _run_count(mask: np.ndarray) -> int:
+    """How many runs of True a 1-d mask holds."""
+    return int(np.count_nonzero(mask[1:] & ~mask[:-1]) + mask[0])
 
 
 def _runs_per_band(inner: np.ndarray, bands: np.ndarray) -> np.ndarray:
@@ -752,6 +802,9 @@ def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
         single = inked & ((band[1:] & ~band[:-1]).sum(0) + band[0] == 1)
         thick = float(np.percentile(count[single if single.any() else inked], 25))
         alone = single & (count <= 1.5 * thick)
+        # about the line's level (level to two pixels, see stepped): a stroke running over the
+        # line beyond its end, alone in the band there, is no part of it
+        alone &= np.abs(centre - np.median(centre[alone])) <= thick + 2 if alone.any() else alone
         if alone.sum() < 2:
             continue
         slope, offset = np.polyfit(columns[alone], centre[alone], 1)
@@ -898,6 +951,7 @@ RULING_STRENGTH = 0.7  # ruling is fainter than this share of the ink's level ..
 RULING_OVERHANG = 0.1  # ... or runs past the rest of the ink by this share at both ends
 RULING_PIECE = 0.25  # a line a little off level is pieces at least this share of it long,
 RULING_REACH = 0.05  # ... and runs to within this share of the picture's width of its sides
+RULING_STEP = 0.5  # ... (sheared level, pieces this share of the columns between its steps)
 
 
 def remove_ruling(
@@ -923,23 +977,29 @@ def remove_ruling(
         slope = np.tan(np.radians(slopes[axis][1]))
         if stepped(slope, a.shape[1]):  # lines photographed off level are sheared level
             sheared, shifts = shear(a, slope)
-            a = unshear(_remove_lines(sheared, RULING_SPAN), shifts)
+            a = unshear(_remove_lines(sheared, RULING_SPAN, slope), shifts)
         else:
             a = _remove_lines(a, RULING_SPAN)
         ink = a if axis == 0 else a.T
     return np.ascontiguousarray(ink)
 
 
-def _remove_lines(ink: np.ndarray, span: float) -> np.ndarray:
-    """Horizontal lines only (call with the transpose for vertical ones)."""
+def _remove_lines(ink: np.ndarray, span: float, sheared_by: float = 0.0) -> np.ndarray:
+    """Horizontal lines only (call with the transpose for vertical ones). `sheared_by`: the
+    slope the picture was sheared level by (see shear), if it was."""
     h, w = ink.shape
     mask = ink > LINE_LEVEL
     line = _long_runs(mask, int(np.ceil(span * w)))
     # a line photographed a little off level steps a pixel up or down: joined across the steps
     # it runs from side to side of the picture, as ruling does (the rim of a blurred 0 filling
-    # its frame does not), and its own pieces are long (a stroke's are short)
+    # its frame does not), and its own pieces are long (a stroke's are short). A line sheared
+    # level by whole pixels still steps half a pixel each 1/slope columns: a thin one's pieces
+    # are no longer than that, however wide the picture
+    piece = RULING_PIECE * w
+    if sheared_by:
+        piece = min(piece, RULING_STEP / abs(sheared_by))
     stepped = _long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), reach=RULING_REACH)
-    line |= stepped & _long_runs(mask, round(RULING_PIECE * w))
+    line |= stepped & _long_runs(mask, round(piece))
     if not line.any():
         return ink
     rest = parts((ink > INK_LEVEL) & ~grow(line, 1), ink)

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from runtime.components import label, parts
 from runtime.ink import (
+    INK_LEVEL,
     NoInkError,
     clean,
     edge_contrast,
@@ -1259,3 +1260,93 @@ def test_paper_surface_follows_the_light_and_drops_the_strokes():
     inner = (slice(20, h - 20), slice(20, w - 80))  # the far side is padded, not extrapolated
     assert np.abs(surface - light)[inner].max() < 0.01
     assert np.abs(surface - light).max() < 0.05
+
+
+def over_a_box(digit: np.ndarray, box: bool, side: str) -> Image.Image:
+    """An MNIST digit, three times its size, dark on light paper, written over one side of a
+    printed box 1.3 times its size (`side`: "top" or "right"): it runs out past the line by a
+    quarter of its size, further than the box's band is deep. `box` False: the digit alone."""
+    ink = np.asarray(Image.fromarray(digit).resize((84, 84), Image.Resampling.BILINEAR), float)
+    rows, cols = np.flatnonzero((ink > 60).any(1)) + 88, np.flatnonzero((ink > 60).any(0)) + 88
+    img = Image.new("L", (260, 260), 245)
+    img.paste(Image.fromarray((245 - 225 * ink / 255).astype(np.uint8)), (88, 88))
+    if box:
+        cell = round(1.3 * max(rows[-1] - rows[0], cols[-1] - cols[0]))
+        top, left = (rows[0] + rows[-1] - cell) // 2, (cols[0] + cols[-1] - cell) // 2
+        if side == "top":
+            top = rows[0] + (rows[-1] - rows[0]) // 4
+        else:
+            left = cols[-1] - (cols[-1] - cols[0]) // 4 - cell
+        ImageDraw.Draw(img).rectangle([left, top, left + cell, top + cell], outline=30, width=2)
+    return img
+
+
+@pytest.mark.parametrize("side", ["top", "right"])
+def test_a_digit_running_far_over_its_box_s_side_is_read_without_the_box(
+    mnist_test, predictor, side
+):
+    """A form's box with the digit written over one of its sides, running out past the line
+    further than the box's band is deep: the box is still found by its lines, erased, and the
+    digit kept whole, as it would be read without the box."""
+    images, labels = mnist_test
+    for i in (0, 1, 2, 3, 4, 7, 11, 18, 61, 84):
+        boxed = preprocess(over_a_box(images[i], True, side), "auto", MODEL)
+        alone = preprocess(over_a_box(images[i], False, side), "auto", MODEL)
+        assert np.abs(np.subtract(extent(boxed), extent(alone))).max() <= 2, i
+        assert predictor.predict(over_a_box(images[i], True, side)).digit == labels[i]
+
+
+def test_a_thin_line_a_few_degrees_off_level_across_a_wide_photo_is_ruling():
+    """A printed line to write on, thin and 2.2 degrees off level, across a photo 3 times as
+    wide as the line's steps are long: sheared level it still steps half a pixel every 26
+    columns, so its pieces are short, yet it is ruling and goes. Only the digit stays."""
+    grey = Image.new("L", (1200, 500), 245)
+    draw = ImageDraw.Draw(grey)
+    draw.line([(0, 350), (1199, 350)], fill=60, width=3)
+    draw.line([(560, 340), (600, 180)], fill=20, width=14)  # a 1 standing on the line
+    grey = grey.rotate(2.2, Image.Resampling.BICUBIC, fillcolor=245).crop((30, 60, 1170, 440))
+    grey.thumbnail((300, 300))
+    page = clean(np.asarray(grey, np.float32) / 255)
+    digit = page.parts.mask_of(select_digit(page))
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    assert cols[-1] - cols[0] < 30 and rows[-1] - rows[0] > 40  # the 1, not the line
+    rest = (page.ink > INK_LEVEL) & ~grow(digit, 3)
+    assert rest.sum() <= 12
+
+
+@pytest.mark.parametrize("dividers", [True, False])
+def test_a_comb_cut_off_by_the_desk_and_the_photo_is_a_box_if_it_has_dividers(dividers):
+    """Two lines from the desk's edge to the photo's side: with straight dividers across them
+    they are a comb that runs off the photo, and a box; with only a digit's stem slanting from
+    one to the other they are ruling (see the test of ruling running from the desk)."""
+    from runtime.ink import Edges
+
+    grey, _ = desk_and_lines(dividers)
+    if dividers:  # the comb runs on past the photo's side: no right side of its own
+        grey[:, 280:] = 0.95
+        grey[30:33, 280:] = grey[130:133, 280:] = 0.2
+    inked = grey < 0.5
+    inked[:, :24] = False  # the desk, erased as the page's edge
+    found = parts(inked)
+    outer = int(np.argmax(found.width))
+    lines = frame_lines(found, outer, list(range(len(found))), Edges(left=24))
+    assert (lines is not None) is dividers
+
+
+def test_a_comb_holding_a_thin_one_in_one_of_its_boxes_is_a_comb():
+    """A comb of three boxes with a thin 1 in the middle one, touching its top line: the 1's ink
+    is under a tenth of the whole comb's lines, but more than a tenth of one box's. The comb
+    goes; the 1 stays, alone."""
+    img = Image.new("L", (330, 140), 245)
+    draw = ImageDraw.Draw(img)
+    for x in (15, 115, 215, 315):
+        draw.line([(x, 20), (x, 120)], fill=40, width=3)
+    draw.line([(15, 20), (315, 20)], fill=40, width=3)
+    draw.line([(15, 120), (315, 120)], fill=40, width=3)
+    draw.line([(168, 21), (160, 80)], fill=20, width=3)
+    page = clean(np.asarray(img, np.float32) / 255)
+    digit = page.parts.mask_of(select_digit(page))
+    cols = np.flatnonzero(digit.any(0))
+    assert cols[0] >= 150 and cols[-1] <= 180
+    rest = (page.ink > INK_LEVEL) & ~grow(digit, 3)
+    assert rest.sum() <= 24
