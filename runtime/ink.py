@@ -310,7 +310,7 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
     edges = page_edges(ink)
     ink = erase_edges(ink, edges)
     slopes = line_slopes(ink)
-    ink = remove_ruling(erase_frames(ink, edges, slopes), slopes)
+    ink = remove_ruling(erase_frames(ink, edges, slopes), slopes, edges)
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
     return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
@@ -674,9 +674,11 @@ def frame_lines(
     if min(h, w) < 8 or mine.sum() > FRAME_HOLLOW * h * w:
         return None
     d = max(2, round(FRAME_BAND * min(h, w)))
-    across = []  # the columns, then the rows, in a band of a line
-    for axis in (0, 1):  # the sides, and dividers inked along most of their length
-        covered = grow(mine, d, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
+    across, divided = [], []  # the columns, then the rows, in a band of a line; any dividers
+    for axis in (0, 1):  # the sides, and dividers inked along most of their length, as straight
+        # as the picture lies level (see stepped): a digit's stem stops short, or slants
+        covered = grow(mine, LEVEL_STEP, axes=(1 - axis,)).mean(axis) >= FRAME_DIVIDER
+        divided.append(bool(covered[d:-d].any()))
         along = grow(covered[None], d, axes=(1,))[0]
         along[:d], along[-d:] = True, True
         across.append(along)
@@ -687,18 +689,15 @@ def frame_lines(
     bands = (flat[:d], flat[-d:], upright[:, :d].T, upright[:, -d:].T)  # top, bottom, left, right
     drawn = [
         band.any(0).mean() >= FRAME_SIDE  # along most of the side, and thin where it lies
-        # alone (a quarter of it, not under a digit running over it): a thick stroke of a digit
-        # cropped tight is no line
-        and np.percentile(band.sum(0)[band.any(0)], 25) <= d / 2
+        # alone (a tenth of it, not under a digit running over or along it): a thick stroke of
+        # a digit cropped tight is no line
+        and np.percentile(band.sum(0)[band.any(0)], 10) <= d / 2
         for band in bands
     ]
     # two opposite sides that the photo cuts off (a comb running out of it) may lack lines; or
     # one, the other drawn, that a page's edge erased from the photo cuts off (a comb running
     # up to the desk); two lines from that edge to the photo's side are ruling, unless lines
     # divide them across (the comb's dividers)
-    # across them as straight as the picture lies level (a digit's stem from line to line slants)
-    divided = [_run_count(grow(mine, 2, axes=(1 - axis,)).mean(axis)[d:-d] >= FRAME_DIVIDER) > 0
-               for axis in (0, 1)]  # fmt: skip
     H, W = found.labels.shape
     off = (top, H - bottom, left, W - right)  # each side's distance from the photo's, as Edges
     by_photo = [gap <= slack[i // 2] for i, gap in enumerate(off)]
@@ -751,21 +750,37 @@ def _lined_box(found: Parts, k: int) -> tuple[int, int, int, int]:
     for a in (mine, mine.T):
         lines.append(_long_runs(grow(a, 1, axes=(0,)), int(np.ceil(FRAME_SPAN * a.shape[1]))) & a)
     out = list(box)
-    # writing running over a side by less than a band's depth lies in the side's band (see
-    # frame_lines); by more, the side moves in to half a band beyond the line, which keeps a
-    # line a few degrees off level whole
+    # the side moves in to half a band beyond the line: the band (see frame_lines) holds all of
+    # a thick line a little off level, and little of the writing beyond it
     d = max(2, round(FRAME_BAND * min(mine.shape)))
     for axis in (0, 1):  # top and bottom, then left and right
         lined = np.flatnonzero(lines[axis].any(1))
-        # the other lines stop at these (a comb cut off by the photo runs on past its dividers)
-        reach = np.flatnonzero(lines[1 - axis].any(0))
-        if not (lined.size and reach.size) or lined[-1] - lined[0] < 8:
+        # one of the other lines stops at these (a comb cut off by the photo runs on past its
+        # dividers; a digit running over a box's corner may run on from one of its sides)
+        starts, ends = _line_ends(lines[1 - axis])
+        if not (lined.size and starts.size) or lined[-1] - lined[0] < 8:
             continue
-        if lined[0] > d and reach[0] >= lined[0] - FRAME_CORNER:
-            out[axis] = box[axis] + int(lined[0]) - d // 2
-        if mine.shape[axis] - 1 - lined[-1] > d and reach[-1] <= lined[-1] + FRAME_CORNER:
-            out[axis + 2] = box[axis] + int(lined[-1]) + 1 + d // 2
+        if starts.max() >= lined[0] - FRAME_CORNER:
+            out[axis] = box[axis] + max(int(lined[0]) - d // 2, 0)
+        if ends.min() <= lined[-1] + FRAME_CORNER:
+            out[axis + 2] = box[axis] + min(int(lined[-1]) + 1 + d // 2, mine.shape[axis])
     return out[0], out[1], out[2], out[3]
+
+
+def _line_ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each line of a mask of lines along its rows (rows next to each other are one
+    line) starts and ends: the first and last column of its ink."""
+    rows = np.flatnonzero(lines.any(1))
+    if not rows.size:
+        return rows, rows
+    line_of = np.cumsum(np.diff(rows, prepend=rows[0]) > 1)
+    first = np.argmax(lines[rows], axis=1)
+    last = lines.shape[1] - 1 - np.argmax(lines[rows, ::-1], axis=1)
+    starts = np.full(line_of[-1] + 1, lines.shape[1])
+    ends = np.full(line_of[-1] + 1, -1)
+    np.minimum.at(starts, line_of, first)
+    np.maximum.at(ends, line_of, last)
+    return starts, ends
 
 
 def _run_count(mask: np.ndarray) -> int:
@@ -798,9 +813,11 @@ def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
             continue
         centre = (band * np.arange(b - a)[:, None]).sum(0) / np.maximum(count, 1)
         # the line's thickness where it lies alone: one run down the column, and the thinner
-        # of those (a stroke along the line, touching it, thickens it for a stretch)
+        # of those, within two pixels of the thinnest tenth (a stroke along the line, touching
+        # it, may thicken it for most of its length)
         single = inked & ((band[1:] & ~band[:-1]).sum(0) + band[0] == 1)
-        thick = float(np.percentile(count[single if single.any() else inked], 25))
+        bare = count[single if single.any() else inked]
+        thick = float(np.median(bare[bare <= np.percentile(bare, 10) + 2]))
         alone = single & (count <= 1.5 * thick)
         # about the line's level (level to two pixels, see stepped): a stroke running over the
         # line beyond its end, alone in the band there, is no part of it
@@ -827,16 +844,19 @@ def _run_lengths(mask: np.ndarray) -> np.ndarray:
     return out.T
 
 
-def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.ndarray:
+def _long_runs(
+    mask: np.ndarray, length: int, reach: float | None = None, ends: tuple[int, int] = (0, 0)
+) -> np.ndarray:
     """The pixels of `mask` in runs along its rows at least `length` long (and, given `reach`,
-    starting and ending within that share of the width of the row's ends)."""
+    starting and ending within that share of the width of the row's ends, or of `ends`: so many
+    pixels in from them)."""
     out = np.zeros_like(mask)
-    rows, starts, ends = runs(mask)
-    keep = ends - starts >= length
+    rows, starts, stops = runs(mask)
+    keep = stops - starts >= length
     if reach is not None:
         near = reach * mask.shape[1]
-        keep &= (starts <= near) & (ends >= mask.shape[1] - near)
-    for r, s, e in zip(rows[keep], starts[keep], ends[keep], strict=True):
+        keep &= (starts <= ends[0] + near) & (stops >= mask.shape[1] - ends[1] - near)
+    for r, s, e in zip(rows[keep], starts[keep], stops[keep], strict=True):
         out[r, s:e] = True
     return out
 
@@ -844,6 +864,7 @@ def _long_runs(mask: np.ndarray, length: int, reach: float | None = None) -> np.
 SKEW_LIMIT = 6.0  # degrees: a page's long thin lines are looked for up to this far off level
 SKEW_STEP = 0.5  # ... (found to this step, then to SKEW_FINE around the best)
 SKEW_FINE = 0.1
+LEVEL_STEP = 2  # px: lines falling more than this along their length are sheared level
 SKEW_SAMPLE = 4096  # ink pixels enough to find them
 
 
@@ -870,7 +891,7 @@ def line_slopes(ink: np.ndarray) -> tuple[tuple[float, float], tuple[float, floa
     if small((h, w)):
         return (0.0, 0.0), (0.0, 0.0)
     ys, xs = np.nonzero(ink > LINE_LEVEL)
-    ys, xs = ys - h / 2, xs - w / 2
+    ys, xs = ys - h // 2, xs - w // 2  # whole pixels: a half would pair the rows into lines
     pick = slice(None)
     if ys.size > SKEW_SAMPLE:  # a sample at random (seeded): every n-th pixel would line up
         pick = np.random.default_rng(0).choice(ys.size, SKEW_SAMPLE, replace=False)
@@ -923,7 +944,7 @@ def stepped(slope: float, length: int) -> bool:
     """Whether lines falling by `slope` step more than two pixels over `length`: more than the
     pixel of leeway that joins a line's steps (see _remove_lines, frame_lines) can, so they
     are to be sheared level first."""
-    return abs(slope) * length > 2
+    return abs(slope) * length > LEVEL_STEP
 
 
 def shear(a: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
@@ -955,7 +976,9 @@ RULING_STEP = 0.5  # ... (sheared level, pieces this share of the columns betwee
 
 
 def remove_ruling(
-    ink: np.ndarray, slopes: tuple[tuple[float, float], tuple[float, float]] | None = None
+    ink: np.ndarray,
+    slopes: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    edges: Edges = Edges(),
 ) -> np.ndarray:
     """Erase the lines of ruled or squared paper, and a margin's line, from the ink.
 
@@ -968,6 +991,9 @@ def remove_ruling(
     Lines a few degrees off level (or upright), at the slope line_slopes finds (`slopes`, found
     here if not given), break into runs far shorter than the picture: the picture's columns
     (rows) are shifted by whole pixels until they lie level, erased there, and shifted back.
+
+    `edges`: the page's edges erased from the picture (see page_edges). Ruling runs to them, as
+    it runs to the picture's sides where the page fills it.
     """
     if small(ink.shape):
         return ink
@@ -975,31 +1001,39 @@ def remove_ruling(
     for axis in (0, 1):
         a = ink if axis == 0 else ink.T
         slope = np.tan(np.radians(slopes[axis][1]))
+        page = (edges.left, edges.right) if axis == 0 else (edges.top, edges.bottom)
         if stepped(slope, a.shape[1]):  # lines photographed off level are sheared level
             sheared, shifts = shear(a, slope)
-            a = unshear(_remove_lines(sheared, RULING_SPAN, slope), shifts)
+            a = unshear(_remove_lines(sheared, RULING_SPAN, slope, page), shifts)
         else:
-            a = _remove_lines(a, RULING_SPAN)
+            a = _remove_lines(a, RULING_SPAN, page=page)
         ink = a if axis == 0 else a.T
     return np.ascontiguousarray(ink)
 
 
-def _remove_lines(ink: np.ndarray, span: float, sheared_by: float = 0.0) -> np.ndarray:
+def _remove_lines(
+    ink: np.ndarray, span: float, sheared_by: float = 0.0, page: tuple[int, int] = (0, 0)
+) -> np.ndarray:
     """Horizontal lines only (call with the transpose for vertical ones). `sheared_by`: the
-    slope the picture was sheared level by (see shear), if it was."""
+    slope the picture was sheared level by (see shear), if it was; `page`: how deep the page's
+    edges erased at the rows' two ends are."""
     h, w = ink.shape
     mask = ink > LINE_LEVEL
     line = _long_runs(mask, int(np.ceil(span * w)))
     # a line photographed a little off level steps a pixel up or down: joined across the steps
-    # it runs from side to side of the picture, as ruling does (the rim of a blurred 0 filling
-    # its frame does not), and its own pieces are long (a stroke's are short). A line sheared
-    # level by whole pixels still steps half a pixel each 1/slope columns: a thin one's pieces
-    # are no longer than that, however wide the picture
+    # it runs from side to side of the picture (or page), as ruling does (the rim of a blurred
+    # 0 filling its frame does not), and has pieces of its own that are long (a stroke's are
+    # short). A line sheared level by whole pixels still steps half a pixel each 1/slope
+    # columns: a thin one's pieces are no longer than that, however wide the picture
     piece = RULING_PIECE * w
     if sheared_by:
         piece = min(piece, RULING_STEP / abs(sheared_by))
-    stepped = _long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), reach=RULING_REACH)
-    line |= stepped & _long_runs(mask, round(piece))
+    stepped = parts(
+        _long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), RULING_REACH, page)
+    ).labels
+    pieced = np.unique(stepped[_long_runs(mask, round(piece)) & (stepped > 0)])
+    thin = _run_lengths(mask) <= max(2.0, RULING_THICKNESS * h)  # (a stroke crossing it is not)
+    line |= np.isin(stepped, pieced[pieced > 0]) & mask & thin
     if not line.any():
         return ink
     rest = parts((ink > INK_LEVEL) & ~grow(line, 1), ink)

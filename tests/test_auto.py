@@ -25,6 +25,7 @@ from runtime.ink import (
     remove_ruling,
     shear,
     smallest_rectangle,
+    stretch,
     turn,
     turned_by,
     unshear,
@@ -1350,3 +1351,46 @@ def test_a_comb_holding_a_thin_one_in_one_of_its_boxes_is_a_comb():
     assert cols[0] >= 150 and cols[-1] <= 180
     rest = (page.ink > INK_LEVEL) & ~grow(digit, 3)
     assert rest.sum() <= 24
+
+
+@pytest.mark.parametrize("height", [246, 247])
+@pytest.mark.parametrize("angle, width", [(1.0, 2), (1.5, 3)])
+def test_a_line_s_slope_is_found_in_a_picture_of_odd_height(height, angle, width):
+    """A printed line photographed 1-1.5 degrees off level: its slope is found whether the
+    picture's height is even or odd (rows half a pixel off the middle once paired up into one
+    line, and the line was found level, fuller than the picture is wide)."""
+    img = Image.new("L", (260, 300), 245)
+    ImageDraw.Draw(img).line([(0, 200), (259, 200)], 120, width)
+    img = img.rotate(angle, Image.Resampling.BICUBIC, fillcolor=245).crop(
+        (20, 20, 240, 20 + height)
+    )
+    (full, found), _ = line_slopes(stretch(1 - np.asarray(img, np.float32) / 255))
+    assert 0.9 <= full <= 1.0 and abs(found + angle) <= 0.2
+
+
+def test_a_printed_line_running_to_the_desk_is_ruling():
+    """A line to write on runs from the photo's left side to the page's edge, beyond which is
+    the desk: it runs as far as the page does, and goes as ruling; the digit on it stays."""
+    img = Image.new("L", (320, 240), 240)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([270, 0, 319, 239], fill=70)  # the desk
+    draw.line([(0, 180), (269, 176)], fill=90, width=2)  # a line a degree off level
+    draw.line([(140, 176), (150, 90)], fill=20, width=9)  # a 1 standing on it
+    page = clean(np.asarray(img, np.float32) / 255)
+    digit = page.parts.mask_of(select_digit(page))
+    cols = np.flatnonzero(digit.any(0))
+    assert cols[-1] - cols[0] < 30
+    assert ((page.ink > INK_LEVEL) & ~grow(digit, 3)).sum() <= 12
+
+
+def test_a_digit_fused_to_a_box_s_side_along_most_of_it_leaves_the_box():
+    """A 1 written against the box's right side, touching it along most of its length: the
+    side is thin where it lies alone, if only near its ends. The box goes; the 1 stays."""
+    img = Image.new("L", (110, 110), 240)
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([24, 24, 84, 84], outline=30, width=2)
+    draw.line([(80, 32), (80, 78)], fill=20, width=6)  # against the inside of the right side
+    page = clean(np.asarray(img, np.float32) / 255)
+    digit = page.parts.mask_of(select_digit(page))
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    assert cols[0] >= 70 and rows[0] >= 28 and rows[-1] <= 82
