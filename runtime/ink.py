@@ -764,6 +764,10 @@ def _lined_box(found: Parts, k: int) -> tuple[int, int, int, int]:
             out[axis] = box[axis] + max(int(lined[0]) - d // 2, 0)
         if ends.min() <= lined[-1] + FRAME_CORNER:
             out[axis + 2] = box[axis] + min(int(lined[-1]) + 1 + d // 2, mine.shape[axis])
+    # writing runs out over one side of a box, or two at a corner; a thick digit filling its
+    # picture (a low-resolution 0) has long runs of ink inside it, all around
+    if sum(a != b for a, b in zip(out, box, strict=True)) > 2:
+        return box[0], box[1], box[2], box[3]
     return out[0], out[1], out[2], out[3]
 
 

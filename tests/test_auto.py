@@ -1394,3 +1394,20 @@ def test_a_digit_fused_to_a_box_s_side_along_most_of_it_leaves_the_box():
     digit = page.parts.mask_of(select_digit(page))
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     assert cols[0] >= 70 and rows[0] >= 28 and rows[-1] <= 82
+
+
+@pytest.mark.parametrize("i", [3, 10, 13, 25, 28])
+def test_a_blocky_zero_filling_its_frame_is_no_box(mnist_test, i):
+    """A 0 brought down to 16 px, its grey levels quantised, and upscaled 8 times without
+    smoothing, cropped to its ink: long runs of ink lie inside its thick blocks all around, as
+    a box's lines would beside writing running over them. It is no box."""
+    images, labels = mnist_test
+    assert labels[i] == 0
+    small = Image.fromarray(images[i]).resize((16, 16), Image.Resampling.BOX)
+    levels = (np.asarray(small) // 64 * 85).astype(np.uint8)
+    big = Image.fromarray(255 - levels).resize((128, 128), Image.Resampling.NEAREST)
+    grey = np.asarray(big, np.float32) / 255
+    rows, cols = np.flatnonzero((grey < 0.5).any(1)), np.flatnonzero((grey < 0.5).any(0))
+    found = parts(grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] < 0.5)
+    big = int(np.argmax(found.area))
+    assert frame_lines(found, big, list(range(len(found)))) is None
