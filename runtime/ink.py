@@ -1032,9 +1032,8 @@ def _remove_lines(
     piece = RULING_PIECE * w
     if sheared_by:
         piece = min(piece, RULING_STEP / abs(sheared_by))
-    stepped = parts(
-        _long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), RULING_REACH, page)
-    ).labels
+    whole = parts(_long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), RULING_REACH, page))
+    stepped = whole.labels
     pieced = np.unique(stepped[_long_runs(mask, round(piece)) & (stepped > 0)])
     thin = _run_lengths(mask) <= max(2.0, RULING_THICKNESS * h)  # (a stroke crossing it is not)
     line |= np.isin(stepped, pieced[pieced > 0]) & mask & thin
@@ -1055,9 +1054,12 @@ def _remove_lines(
             continue  # a thick band is a stroke, or a page's edge, not a line
         band = bands.labels[top:bottom, left:right] == k + 1
         strength = float(np.median(np.where(band, ink[top:bottom, left:right], 0).max(0)))
+        # a stepped line's pieces either side of a stroke crossing it run as far as it does
+        joined = stepped[top:bottom, left:right][band].max()
+        ends = (whole.left[joined - 1], whole.right[joined - 1]) if joined else (left, right)
         overhang = RULING_OVERHANG * w
         past_both_ends = rest_cols.size > 0 and (
-            left <= rest_cols[0] - overhang and right >= rest_cols[-1] + 1 + overhang
+            ends[0] <= rest_cols[0] - overhang and ends[1] >= rest_cols[-1] + 1 + overhang
         )
         if strength >= RULING_STRENGTH and not past_both_ends:
             continue

@@ -1368,14 +1368,16 @@ def test_a_line_s_slope_is_found_in_a_picture_of_odd_height(height, angle, width
     assert 0.9 <= full <= 1.0 and abs(found + angle) <= 0.2
 
 
-def test_a_printed_line_running_to_the_desk_is_ruling():
-    """A line to write on runs from the photo's left side to the page's edge, beyond which is
-    the desk: it runs as far as the page does, and goes as ruling; the digit on it stays."""
+@pytest.mark.parametrize("foot", [176, 196], ids=["on", "across"])
+def test_a_printed_line_running_to_the_desk_is_ruling(foot):
+    """A dark line to write on runs from the photo's left side to the page's edge, beyond which
+    is the desk: it runs as far as the page does, and goes as ruling, also where a 1 standing
+    on it, or written across it, cuts it in two. The 1 stays."""
     img = Image.new("L", (320, 240), 240)
     draw = ImageDraw.Draw(img)
     draw.rectangle([270, 0, 319, 239], fill=70)  # the desk
-    draw.line([(0, 180), (269, 176)], fill=90, width=2)  # a line a degree off level
-    draw.line([(140, 176), (150, 90)], fill=20, width=9)  # a 1 standing on it
+    draw.line([(0, 180), (269, 176)], fill=40, width=2)  # a line a degree off level
+    draw.line([(138, foot), (150, 90)], fill=20, width=9)  # the 1
     page = clean(np.asarray(img, np.float32) / 255)
     digit = page.parts.mask_of(select_digit(page))
     cols = np.flatnonzero(digit.any(0))
