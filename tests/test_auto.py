@@ -1081,20 +1081,24 @@ def test_ruling_running_from_the_desk_to_the_photo_s_side_is_no_box():
     """Two lines from the desk's edge to the photo's side, with a digit touching both, are
     ruling, not a box whose two missing sides were cut off: one side may be missing where the
     desk was, the other must be drawn. The digit stays whole."""
-    from runtime.ink import Edges
-
     grey, stroke = desk_and_lines(False)
     page = clean(grey)
     digit = page.parts.mask_of(select_digit(page))
     assert (digit & stroke).sum() >= 0.9 * stroke.sum()
-    for dividers, is_box in ((False, False), (True, True)):
-        grey, _ = desk_and_lines(dividers)
-        inked = grey < 0.5
-        inked[:, :24] = False  # the desk, erased as the page's edge
-        found = parts(inked)
-        outer = int(np.argmax(found.width))
-        lines = frame_lines(found, outer, list(range(len(found))), Edges(left=24))
-        assert (lines is not None) is is_box
+    for dividers in (False, True):
+        assert is_a_box_beside_the_desk(desk_and_lines(dividers)[0]) is dividers
+
+
+def is_a_box_beside_the_desk(grey: np.ndarray) -> bool:
+    """Whether the widest part of a desk_and_lines picture, its desk (24 px on the left)
+    erased as the page's edge, is a box."""
+    from runtime.ink import Edges
+
+    inked = grey < 0.5
+    inked[:, :24] = False  # the desk, erased as the page's edge
+    found = parts(inked)
+    outer = int(np.argmax(found.width))
+    return frame_lines(found, outer, list(range(len(found))), Edges(left=24)) is not None
 
 
 @pytest.mark.parametrize("turns", range(4), ids=["top", "left", "bottom", "right"])
@@ -1320,18 +1324,11 @@ def test_a_comb_cut_off_by_the_desk_and_the_photo_is_a_box_if_it_has_dividers(di
     """Two lines from the desk's edge to the photo's side: with straight dividers across them
     they are a comb that runs off the photo, and a box; with only a digit's stem slanting from
     one to the other they are ruling (see the test of ruling running from the desk)."""
-    from runtime.ink import Edges
-
     grey, _ = desk_and_lines(dividers)
     if dividers:  # the comb runs on past the photo's side: no right side of its own
         grey[:, 280:] = 0.95
         grey[30:33, 280:] = grey[130:133, 280:] = 0.2
-    inked = grey < 0.5
-    inked[:, :24] = False  # the desk, erased as the page's edge
-    found = parts(inked)
-    outer = int(np.argmax(found.width))
-    lines = frame_lines(found, outer, list(range(len(found))), Edges(left=24))
-    assert (lines is not None) is dividers
+    assert is_a_box_beside_the_desk(grey) is dividers
 
 
 def test_a_comb_holding_a_thin_one_in_one_of_its_boxes_is_a_comb():
