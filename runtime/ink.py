@@ -668,6 +668,9 @@ def frame_lines(
     none; an oval 0 leaves the corners of its box empty, and a 1 or a 7 does not run along
     four sides. `slack`: how far (rows, columns) a side the photo or a page's edge cuts off
     may lie in from the picture's side (a sheared picture's, see erase_frames)."""
+    h, w = found.height[k], found.width[k]
+    if min(h, w) < 8 or found.area[k] > FRAME_HOLLOW * h * w:  # (most parts: strokes, specks)
+        return None
     top, left, bottom, right = _lined_box(found, k)
     h, w = bottom - top, right - left
     mine = found.labels[top:bottom, left:right] == k + 1
