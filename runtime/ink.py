@@ -760,34 +760,18 @@ def _lined_box(found: Parts, k: int) -> tuple[int, int, int, int]:
         lined = np.flatnonzero(lines[axis].any(1))
         # one of the other lines stops at these (a comb cut off by the photo runs on past its
         # dividers; a digit running over a box's corner may run on from one of its sides)
-        starts, ends = _line_ends(lines[1 - axis])
-        if not (lined.size and starts.size) or lined[-1] - lined[0] < 8:
+        across = parts(lines[1 - axis])
+        if not (lined.size and len(across)) or lined[-1] - lined[0] < 8:
             continue
-        if starts.max() >= lined[0] - FRAME_CORNER:
+        if across.left.max() >= lined[0] - FRAME_CORNER:
             out[axis] = box[axis] + max(int(lined[0]) - d // 2, 0)
-        if ends.min() <= lined[-1] + FRAME_CORNER:
+        if across.right.min() - 1 <= lined[-1] + FRAME_CORNER:
             out[axis + 2] = box[axis] + min(int(lined[-1]) + 1 + d // 2, mine.shape[axis])
     # writing runs out over one side of a box, or two at a corner; a thick digit filling its
     # picture (a low-resolution 0) has long runs of ink inside it, all around
     if sum(a != b for a, b in zip(out, box, strict=True)) > 2:
         return box[0], box[1], box[2], box[3]
     return out[0], out[1], out[2], out[3]
-
-
-def _line_ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each line of a mask of lines along its rows (rows next to each other are one
-    line) starts and ends: the first and last column of its ink."""
-    rows = np.flatnonzero(lines.any(1))
-    if not rows.size:
-        return rows, rows
-    line_of = np.cumsum(np.diff(rows, prepend=rows[0]) > 1)
-    first = np.argmax(lines[rows], axis=1)
-    last = lines.shape[1] - 1 - np.argmax(lines[rows, ::-1], axis=1)
-    starts = np.full(line_of[-1] + 1, lines.shape[1])
-    ends = np.full(line_of[-1] + 1, -1)
-    np.minimum.at(starts, line_of, first)
-    np.maximum.at(ends, line_of, last)
-    return starts, ends
 
 
 def _run_count(mask: np.ndarray) -> int:
@@ -828,7 +812,8 @@ def _traced(mine: np.ndarray, band_rows: np.ndarray) -> np.ndarray:
         alone = single & (count <= 1.5 * thick)
         # about the line's level (level to two pixels, see stepped): a stroke running over the
         # line beyond its end, alone in the band there, is no part of it
-        alone &= np.abs(centre - np.median(centre[alone])) <= thick + 2 if alone.any() else alone
+        if alone.any():
+            alone &= np.abs(centre - np.median(centre[alone])) <= thick + 2
         if alone.sum() < 2:
             continue
         slope, offset = np.polyfit(columns[alone], centre[alone], 1)
@@ -1038,8 +1023,9 @@ def _remove_lines(
     whole = parts(_long_runs(grow(mask, 1, axes=(0,)), int(np.ceil(span * w)), RULING_REACH, page))
     stepped = whole.labels
     pieced = np.unique(stepped[_long_runs(mask, round(piece)) & (stepped > 0)])
-    thin = _run_lengths(mask) <= max(2.0, RULING_THICKNESS * h)  # (a stroke crossing it is not)
-    line |= np.isin(stepped, pieced[pieced > 0]) & mask & thin
+    if pieced.size:  # its thin pixels (a stroke crossing it is not)
+        thin = _run_lengths(mask) <= max(2.0, RULING_THICKNESS * h)
+        line |= np.isin(stepped, pieced) & mask & thin
     if not line.any():
         return ink
     rest = parts((ink > INK_LEVEL) & ~grow(line, 1), ink)
