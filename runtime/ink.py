@@ -6,9 +6,11 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
    further from it, so dark ink on light paper and light chalk on a dark board both come out as
    bright ink on a black field, as in MNIST; when the picture leaves that unclear (a thick
    digit cropped tight), it is said so, and the caller may read it both ways;
-2. the paper's level and uneven light: a smooth surface from the mean of the *paper* pixels of
-   each cell of a coarse grid (ink found by Otsu's threshold is left out, two passes), so thick
-   strokes cannot lift it;
+2. the paper's level and uneven light: a smooth surface, a grey-level opening wider than
+   strokes (see paper_surface); one level in a picture too small for uneven light. Where the
+   surface rises under the digit above the paper around it, it may have fitted inside a thick
+   digit's body or a stroke along the picture's side and taken it for a shadow: the caller may
+   then read the picture again with one paper level (surface_took_ink);
 3. the noise floor and the ink's level: Otsu's threshold splits ink from paper; the floor is
    the paper class's median plus four of its standard deviations (from the half of the paper
    below its median, which no ink reaches); the ink's level is the median of its strong pixels;
@@ -30,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from runtime.components import Parts, label, parts, runs
+from runtime.components import Parts, label, mask_box, parts, runs
 
 MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
 INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
@@ -43,6 +45,9 @@ LEVEL_BINS = 64  # the paper's commonest level is the fullest of this many bins 
 SEPARATED = 0.72  # Otsu's separability above which two classes are ink and paper
 TWO_TONES = 0.85  # ... and under which they may be light and shadow: a smooth ramp of light
 # splits at 0.75 (a uniform spread), ink on paper at 0.94 or more (development sets)
+RISE = 0.1  # a surface rising under a digit by this share of the ink's contrast above the paper
+RISE_MARGIN = 20  # ... around it (at least this many px of it) may have taken ink for shadow,
+DEEP = 0.65  # ... as may one rising this share of the way up to the ink's level beside the digit
 SHEET = 0.05  # a sheet of paper on a desk: its part covers at least this share of the picture,
 SHEET_SIDES = 3  # ... runs off at most this many of the picture's sides, the most only if
 SHEET_EDGE = 0.5  # ... its edge keeps this share of its contrast across it (a step, not a shadow),
@@ -192,11 +197,61 @@ def paper_surface(ink: np.ndarray) -> np.ndarray | float:
     """
     h, w = ink.shape
     if small(ink.shape):
-        return float(np.median(ink[ink <= otsu(ink)]))
-    coarse = _coarse(box3(ink), max(1, max(h, w) // COARSE), np.min)
+        return paper_level(ink)
+    coarse = _coarse(box3(ink), _coarse_step(ink.shape), np.min)
     r = max(1, round(OPENING * max(coarse.shape)))
     opened = _max_filter(_min_filter(coarse, r), r)
     return _resize(box3(opened), (h, w))
+
+
+def paper_level(ink: np.ndarray) -> float:
+    """One level for the whole paper: the median of Otsu's paper class."""
+    return float(np.median(ink[ink <= otsu(ink)]))
+
+
+def surface_took_ink(page: Page, digit: np.ndarray) -> bool:
+    """Whether the paper's surface may have taken some of a digit (a mask) for shadow; False
+    where the page was read with one paper level.
+
+    The opening takes any bright region wider than its element for paper in shadow: the body of
+    a digit drawn with a thick brush, the blocks of a low-resolution digit filling its frame, a
+    7's bar running along the picture's top (the picture's sides are padded with their own
+    values). The surface then rises inside the digit, and the ink there loses its strength (a
+    square hole in a thick 6). So it has when, either:
+
+    - the surface's highest point in the digit's box stands RISE of the ink's contrast above
+      the surface in a margin a quarter of the digit's size around the box (a shadow, or light
+      changing across the picture, also lies around the digit; the margin's 90th percentile,
+      so a shadow reaching out of the box need cover only a tenth of it, taken from two of the
+      surface's coarse cells off the box, which its smoothing blurs into), or above its lowest
+      level where the digit leaves no margin; or
+    - the surface in the box with that margin comes within 1 - DEEP of the ink's own level
+      (the ink in a shadow that dark could hardly be seen): a stroke taken for shadow beside
+      the rest of the digit, which the margin holds (the bar beside a 7's stem).
+    """
+    if page.surface is None or page.raw is None:
+        return False
+    box = mask_box(digit)
+    if box is None:
+        return False
+    left, top, right, bottom = box
+    surface = page.surface
+    base = float(np.percentile(surface, 2))
+    contrast = max(float(np.percentile(page.raw, 99.5)) - base, 1e-6)
+    m, near = max(bottom - top, right - left) // 4, 2 * _coarse_step(surface.shape)
+    outer = (slice(max(0, top - m), bottom + m), slice(max(0, left - m), right + m))
+    if float(surface[outer].max()) - base >= DEEP * contrast:
+        return True
+    margin = np.zeros(surface.shape, bool)
+    margin[outer] = True
+    margin[max(0, top - near) : bottom + near, max(0, left - near) : right + near] = False
+    around = float(np.percentile(surface[margin], 90)) if margin.sum() >= RISE_MARGIN else base
+    return float(surface[top:bottom, left:right].max()) - around >= RISE * contrast
+
+
+def _coarse_step(shape: tuple[int, int]) -> int:
+    """Pixels per cell of the coarse copy the paper's surface is found on."""
+    return max(1, max(shape) // COARSE)
 
 
 def small(shape: tuple[int, int]) -> bool:
@@ -296,24 +351,29 @@ class Page:
     white_on_black: bool = False  # the polarity it was read with
     unclear: bool = False  # whether the picture left its polarity unclear (see polarity)
     turn: Turn | None = None  # how the picture was turned before it was read (a sheet upright)
+    raw: np.ndarray | None = None  # the ink before the paper's surface was taken away ...
+    surface: np.ndarray | None = None  # ... and that surface (None: one paper level)
 
 
-def clean(grey: np.ndarray, white_on_black: bool | None = None) -> Page:
-    """Grey levels in [0, 1] -> the page's ink and its parts; the polarity is found unless given."""
+def clean(grey: np.ndarray, white_on_black: bool | None = None, flat: bool = False) -> Page:
+    """Grey levels in [0, 1] -> the page's ink and its parts; the polarity is found unless given.
+    `flat`: the paper taken as one level (see surface_took_ink), not a surface."""
     unclear = False
     if white_on_black is None:
         white_on_black, clear = polarity(grey)
         unclear = not clear
-    ink = grey if white_on_black else 1.0 - grey
-    ink = ink - paper_surface(ink)
-    ink = stretch(ink)
+    raw = grey if white_on_black else 1.0 - grey
+    surface = paper_level(raw) if flat else paper_surface(raw)
+    ink = stretch(raw - surface)
     edges = page_edges(ink)
     ink = erase_edges(ink, edges)
     slopes = line_slopes(ink)
     ink = remove_ruling(erase_frames(ink, edges, slopes), slopes, edges)
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
-    return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear)
+    uneven = isinstance(surface, np.ndarray)
+    return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear,
+                raw=raw if uneven else None, surface=surface if uneven else None)  # fmt: skip
 
 
 def paint_desk(grey: np.ndarray, sheet: np.ndarray, level: float) -> np.ndarray:

@@ -28,6 +28,7 @@ from runtime.ink import (
     find_sheet,
     grow,
     paint_desk,
+    surface_took_ink,
     turn,
 )
 
@@ -362,8 +363,10 @@ def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
 def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = True) -> list[Page]:
     """read_page, then the other readings worth trying, each if it has a digit: the picture with
     the desk around a sheet painted in the sheet's level, when it shows one (turned upright if
-    the sheet lies turned; the page's `turn` says how), and the page read with the other
-    polarity when the picture leaves that unclear.
+    the sheet lies turned; the page's `turn` says how), the page read with the other
+    polarity when the picture leaves that unclear, and the page read with one paper level when
+    the paper's surface rises under the digit (a thick body or a stroke along the picture's side
+    taken for shadow, see ink.surface_took_ink).
 
     A ruled page or a form photographed a few degrees off is read as it lies: its lines are
     sheared level where they are looked for (see ink.erase_frames, ink.remove_ruling). Turning
@@ -395,23 +398,38 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     if alternatives and pages[0].unclear:
         other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
+    if alternatives and _surface_took_ink(pages[0]):
+        level = _with_a_digit(grey, pages[0].white_on_black, pages[0].turn, flat=True)
+        pages += [level] if level is not None else []
     for page in pages:
         page.scale = (full_w / work.width, full_h / work.height)
     return pages
 
 
 def _with_a_digit(
-    grey: np.ndarray, white_on_black: bool | None = None, turned: Turn | None = None
+    grey: np.ndarray,
+    white_on_black: bool | None = None,
+    turned: Turn | None = None,
+    flat: bool = False,
 ) -> Page | None:
-    """The page read from `grey` (the picture, turned so if `turned`), if it has a digit; else
-    None."""
+    """The page read from `grey` (the picture, turned so if `turned`; with one paper level if
+    `flat`), if it has a digit; else None."""
     try:
-        page = clean(grey, white_on_black)
+        page = clean(grey, white_on_black, flat)
         select_digit(page)
     except (NoInkError, NoDigitError):
         return None
     page.turn = turned
     return page
+
+
+def _surface_took_ink(page: Page) -> bool:
+    """Whether the paper's surface may have taken some of the page's digit for shadow (see
+    ink.surface_took_ink)."""
+    try:
+        return surface_took_ink(page, page.parts.mask_of(select_digit(page)))
+    except NoDigitError:
+        return False
 
 
 def _is_the_sheet(page: Page, sheet: np.ndarray) -> bool:
