@@ -217,7 +217,7 @@ def surface_took_ink(page: Page, digit: np.ndarray) -> bool:
     a digit drawn with a thick brush, the blocks of a low-resolution digit filling its frame, a
     7's bar running along the picture's top (the picture's sides are padded with their own
     values). The surface then rises inside the digit, and the ink there loses its strength (a
-    square hole in a thick 6). So it has when, either:
+    square hole in a thick 6). It is taken to have done so when either:
 
     - the surface's highest point in the digit's box stands RISE of the ink's contrast above
       the surface in a margin a quarter of the digit's size around the box (a shadow, or light
@@ -229,7 +229,7 @@ def surface_took_ink(page: Page, digit: np.ndarray) -> bool:
       (the ink in a shadow that dark could hardly be seen): a stroke taken for shadow beside
       the rest of the digit, which the margin holds (the bar beside a 7's stem).
     """
-    if page.surface is None or page.raw is None:
+    if page.surface is None or page.raw is None:  # read with one paper level
         return False
     box = mask_box(digit)
     if box is None:
@@ -237,7 +237,7 @@ def surface_took_ink(page: Page, digit: np.ndarray) -> bool:
     left, top, right, bottom = box
     surface = page.surface
     base = float(np.percentile(surface, 2))
-    contrast = max(float(np.percentile(page.raw, 99.5)) - base, 1e-6)
+    contrast = max(float(np.percentile(page.raw[digit], 90)) - base, 1e-6)  # the digit's ink
     m, near = max(bottom - top, right - left) // 4, 2 * _coarse_step(surface.shape)
     outer = (slice(max(0, top - m), bottom + m), slice(max(0, left - m), right + m))
     if float(surface[outer].max()) - base >= DEEP * contrast:
