@@ -229,15 +229,19 @@ def surface_took_ink(page: Page, digit: np.ndarray) -> bool:
       (the ink in a shadow that dark could hardly be seen): a stroke taken for shadow beside
       the rest of the digit, which the margin holds (the bar beside a 7's stem).
     """
-    if page.surface is None or page.raw is None:  # read with one paper level
+    if page.surface is None or page.raw is None:  # read with one paper level (both or neither)
         return False
     box = mask_box(digit)
     if box is None:
         return False
     left, top, right, bottom = box
     surface = page.surface
+    ink = float(np.percentile(page.raw[digit], 90))  # the digit's own ink level
+    low, high = float(surface.min()), float(surface.max())
+    if high - low < RISE * (ink - high):  # too flat to rise by either test (both measure from
+        return False  # levels of at least `low`, against a contrast of at least ink - high)
     base = float(np.percentile(surface, 2))
-    contrast = max(float(np.percentile(page.raw[digit], 90)) - base, 1e-6)  # the digit's ink
+    contrast = max(ink - base, 1e-6)
     m, near = max(bottom - top, right - left) // 4, 2 * _coarse_step(surface.shape)
     outer = (slice(max(0, top - m), bottom + m), slice(max(0, left - m), right + m))
     if float(surface[outer].max()) - base >= DEEP * contrast:
