@@ -57,6 +57,10 @@ SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull 
 SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
 SHEET_SQUARE = 0.85  # ... and it is a rectangle: it fills this share of the smallest one around
 # it, at any angle (an ellipse, a 0 drawn thick, fills pi/4)
+PAGE_DESK = 0.02  # a page photographed at an angle: the desk beyond it covers this share or more
+# of the picture,
+PAGE_BORDER = 0.25  # ... and of the picture's border,
+PAGE_DARK = 0.8  # ... and lies in the ink's tone over this share of it
 
 
 class NoInkError(Exception):
@@ -441,6 +445,58 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     if small(grey.shape):
         return None
     tone = grey if page.white_on_black else 1.0 - grey
+    h, w = grey.shape
+    found = _solid_region(
+        grey, tone, lambda area, sides: area >= SHEET * h * w and sides <= SHEET_SIDES
+    )  # a thick digit cropped tight runs off all four sides
+    if found is None:
+        return None
+    sheet, sides, _, level, outline = found
+    if sheet.sum() > (1 - SHEET_DESK) * h * w:
+        return None  # no desk around it
+    rectangle, angle = smallest_rectangle(outline)
+    if sheet.sum() < SHEET_SQUARE * rectangle:  # an oval: a 0 drawn thick
+        return None
+    if sides == SHEET_SIDES and edge_contrast(grey, sheet) < SHEET_EDGE:
+        return None  # a lit part of a page, running off three sides, in a soft shadow
+    return Sheet(sheet, level, angle)
+
+
+def find_page(grey: np.ndarray, page: Page) -> Sheet | None:
+    """The page itself, when the desk beyond it shows along the picture's sides: a page
+    photographed at an angle shows the desk in wedges, in the tone of the ink, and the first
+    reading takes what the paper's surface leaves of them for the digit's strokes.
+
+    The page is the largest part of the paper's tone, its writing filled in; it must be
+    convex and hold writing (as a sheet on a desk, see find_sheet), and its edge must be a step;
+    what lies off it must cover a fiftieth of the picture (PAGE_DESK) and a quarter of its
+    border (PAGE_BORDER: a digit filling its frame runs to the sides in a few strokes), and lie
+    in the ink's tone over most of it (PAGE_DARK): the desk, not paper beyond a box drawn
+    around the digit."""
+    if small(grey.shape):
+        return None
+    tone = 1.0 - grey if page.white_on_black else grey  # the paper's tone bright
+    h, w = grey.shape
+    found = _solid_region(grey, tone, lambda area, sides: area <= (1 - PAGE_DESK) * h * w)
+    if found is None:
+        return None
+    sheet, _, paper, level, _ = found
+    desk = ~sheet
+    if desk.sum() < PAGE_DESK * h * w or (desk & paper).sum() > (1 - PAGE_DARK) * desk.sum():
+        return None
+    if border(desk).mean() < PAGE_BORDER:
+        return None  # strokes of a digit filling the frame, running to its sides
+    if edge_contrast(grey, sheet) < SHEET_EDGE:
+        return None  # light and shadow, not a page's edge
+    return Sheet(sheet, level, 0.0)
+
+
+def _solid_region(grey: np.ndarray, tone: np.ndarray, early):
+    """(region, the picture's sides it runs off, the tone's upper class, the region's grey level,
+    its convex hull) of the largest part of `tone`'s upper class with its holes filled, when the
+    two classes are well apart, `early(the part's area, its sides)` holds, the region holds
+    writing (holes of the lower class covering at most SHEET_WRITING of it) and it is convex;
+    else None."""
     cut = otsu(tone)
     if separability(tone, cut) < SEPARATED:
         return None
@@ -452,7 +508,7 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     h, w = grey.shape
     top, left, bottom, right = p.top[k], p.left[k], p.bottom[k], p.right[k]
     sides = int(top == 0) + int(left == 0) + int(bottom == h) + int(right == w)
-    if p.area[k] < SHEET * h * w or sides > SHEET_SIDES:
+    if not early(int(p.area[k]), sides):
         return None
     box = (slice(top, bottom), slice(left, right))  # holes lie inside the part's box
     mask = p.labels[box] == k + 1
@@ -461,21 +517,15 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     holes = ~mask & ~np.isin(outside, edge)
     filled = mask | holes
     writing = holes & ~above[box]  # a 0's island of paper is the sheet's, not writing
-    area = int(filled.sum())
-    if not writing.any() or area > (1 - SHEET_DESK) * h * w:  # nothing written, or no desk
+    if not writing.any():
         return None
     outline = hull(filled)
     hull_size = polygon_area(outline)
-    if area < SHEET_CONVEX * hull_size or writing.sum() > SHEET_WRITING * hull_size:
+    if filled.sum() < SHEET_CONVEX * hull_size or writing.sum() > SHEET_WRITING * hull_size:
         return None
-    rectangle, angle = smallest_rectangle(outline)
-    if area < SHEET_SQUARE * rectangle:  # an oval: a 0 drawn thick
-        return None
-    sheet = np.zeros(grey.shape, bool)
-    sheet[box] = filled
-    if sides == SHEET_SIDES and edge_contrast(grey, sheet) < SHEET_EDGE:
-        return None  # a lit part of a page, running off three sides, in a soft shadow
-    return Sheet(sheet, float(np.median(grey[box][mask])), angle)
+    region = np.zeros(grey.shape, bool)
+    region[box] = filled
+    return region, sides, above, float(np.median(grey[box][mask])), outline
 
 
 def edge_contrast(grey: np.ndarray, region: np.ndarray) -> float:

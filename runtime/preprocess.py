@@ -25,6 +25,7 @@ from runtime.ink import (
     Page,
     Turn,
     clean,
+    find_page,
     find_sheet,
     grow,
     paint_desk,
@@ -395,6 +396,13 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
             pages, grey = [on_sheet], painted
         elif on_sheet is not None and alternatives:
             pages.append(on_sheet)
+    else:
+        found = find_page(grey, pages[0])
+        if found is not None and _reaches_off(pages[0], found.mask):
+            painted = paint_desk(grey, found.mask, found.level)
+            on_page = _with_a_digit(painted, pages[0].white_on_black)
+            if on_page is not None:
+                pages, grey = [on_page], painted
     if alternatives and pages[0].unclear:
         other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
@@ -430,6 +438,22 @@ def _surface_took_ink(page: Page) -> bool:
         return surface_took_ink(page, page.parts.mask_of(select_digit(page)))
     except NoDigitError:
         return False
+
+
+def _reaches_off(page: Page, sheet: np.ndarray) -> bool:
+    """Whether the digit a page's reading found has parts off the page (beyond its rim), each
+    running to the picture's side: the reading took what is left of the desk beyond a page's
+    edge for strokes. A stroke off the page that stops short of the picture's sides is the
+    digit's own, lying across the edge of a hard shadow taken for the page's."""
+    try:
+        digit = select_digit(page)
+    except NoDigitError:
+        return False
+    p, h, w = page.parts, *page.ink.shape
+    beyond = ~grow(sheet, SHEET_RIM)
+    off = [k for k in digit if (p.mask_of([k]) & beyond).any()]
+    at_side = [p.top[k] == 0 or p.left[k] == 0 or p.bottom[k] == h or p.right[k] == w for k in off]
+    return bool(off) and all(at_side)
 
 
 def _is_the_sheet(page: Page, sheet: np.ndarray) -> bool:
