@@ -55,8 +55,8 @@ EDGE_RING = 2  # (px on each side of an edge to measure its contrast)
 SHEET_DESK = 0.1  # ... leaves at least this share of the picture to the desk around it,
 SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull (it is convex)
 SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
-SHEET_SQUARE = 0.85  # ... and it is a rectangle: it fills this share of the smallest one around
-# it, at any angle (an ellipse, a 0 drawn thick, fills pi/4)
+SHEET_SQUARE = 0.85  # ... and it is a quadrilateral (a rectangle, or one seen at an angle): the
+# largest one with corners on its hull covers this share of the hull (an ellipse's: 2/pi)
 PAGE_DESK = 0.02  # a page photographed at an angle: the desk beyond it covers this share or more
 # of the picture,
 PAGE_BORDER = 0.25  # ... and of the picture's border,
@@ -428,7 +428,7 @@ class Sheet(NamedTuple):
     angle: float  # degrees counter-clockwise its sides lie at, in [-45, 45)
 
 
-def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
+def find_sheet(grey: np.ndarray, white_on_black: bool) -> Sheet | None:
     """The mask, grey level and angle of a sheet of paper lying on a desk (a note, a card, a slate)
     with writing on it, when the picture shows one; else None. Such a picture's border shows
     the desk, so the polarity vote takes the desk for the paper and the whole sheet for the ink.
@@ -439,12 +439,13 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     most three of its sides (a thick digit cropped tight runs off all four), and off three only
     if its edge within the picture is a step (the part of a page in a soft shadow fades out),
     leaves a tenth of the picture to the desk, holds writing (holes of the other tone covering
-    at most a quarter of it), and is convex and rectangular, not the oval of a 0 drawn thick.
-    Its angle is that of the smallest rectangle around it (see smallest_rectangle). A picture
-    too small to be a photo (see small) shows no desk: a bold 0 set snug passes for a sheet."""
+    at most a quarter of it), and is convex and a quadrilateral (a rectangle seen straight or
+    at an angle), not the oval of a 0 drawn thick. Its angle is that of the smallest rectangle
+    around it (see smallest_rectangle). A picture too small to be a photo (see small) shows no
+    desk: a bold 0 set snug passes for a sheet."""
     if small(grey.shape):
         return None
-    tone = grey if page.white_on_black else 1.0 - grey
+    tone = grey if white_on_black else 1.0 - grey
     h, w = grey.shape
     found = _solid_region(
         grey, tone, lambda area, sides: area >= SHEET * h * w and sides <= SHEET_SIDES
@@ -454,15 +455,15 @@ def find_sheet(grey: np.ndarray, page: Page) -> Sheet | None:
     sheet, sides, _, level, outline = found
     if sheet.sum() > (1 - SHEET_DESK) * h * w:
         return None  # no desk around it
-    rectangle, angle = smallest_rectangle(outline)
-    if sheet.sum() < SHEET_SQUARE * rectangle:  # an oval: a 0 drawn thick
-        return None
+    if largest_quadrilateral(outline) < SHEET_SQUARE * polygon_area(outline):
+        return None  # an oval, a 0 drawn thick, not a sheet seen straight or at an angle
+    angle = smallest_rectangle(outline)[1]
     if sides == SHEET_SIDES and edge_contrast(grey, sheet) < SHEET_EDGE:
         return None  # a lit part of a page, running off three sides, in a soft shadow
     return Sheet(sheet, level, angle)
 
 
-def find_page(grey: np.ndarray, page: Page) -> Sheet | None:
+def find_page(grey: np.ndarray, white_on_black: bool) -> Sheet | None:
     """The page itself, when the desk beyond it shows along the picture's sides: a page
     photographed at an angle shows the desk in wedges, in the tone of the ink, and the first
     reading takes what the paper's surface leaves of them for the digit's strokes.
@@ -475,7 +476,7 @@ def find_page(grey: np.ndarray, page: Page) -> Sheet | None:
     around the digit."""
     if small(grey.shape):
         return None
-    tone = 1.0 - grey if page.white_on_black else grey  # the paper's tone bright
+    tone = 1.0 - grey if white_on_black else grey  # the paper's tone bright
     h, w = grey.shape
     found = _solid_region(grey, tone, lambda area, sides: area <= (1 - PAGE_DESK) * h * w)
     if found is None:
@@ -568,6 +569,31 @@ def hull(mask: np.ndarray) -> np.ndarray:
         return chain[:-1]
 
     return np.array(half(points) + half(points[::-1]))
+
+
+QUAD_CORNERS = 96
+
+
+def largest_quadrilateral(polygon: np.ndarray) -> float:
+    """The area of the largest quadrilateral with its corners among a convex polygon's (n, 2):
+    for each diagonal, the farthest corner on either side of it. A quadrilateral's own area; a
+    disc's 2/pi of it. A polygon of many corners (a curved outline) is thinned to QUAD_CORNERS
+    of them, evenly, first: the work grows as their cube."""
+    if len(polygon) > QUAD_CORNERS:
+        polygon = polygon[np.linspace(0, len(polygon), QUAD_CORNERS, endpoint=False).astype(int)]
+    n = len(polygon)
+    if n < 4:
+        return polygon_area(polygon) if n == 3 else 0.0
+    x, y = polygon[:, 0], polygon[:, 1]
+    # twice the signed area of each triangle (i, j, k): cross[i, j, k]
+    dx, dy = x[None, :] - x[:, None], y[None, :] - y[:, None]  # (i, j): j - i
+    cross = dx[:, :, None] * dy[:, None, :] - dy[:, :, None] * dx[:, None, :]
+    i, j, k = np.ogrid[:n, :n, :n]
+    between = (i < j) & (j < k)  # j on the chain from i to k
+    outside = (i < k) & ((j > k) | (j < i))  # ... or on the other chain
+    one = np.where(between, np.abs(cross), 0).max(1)  # (i, k)
+    other = np.where(outside, np.abs(cross), 0).max(1)
+    return float((one + other).max() / 2)
 
 
 def polygon_area(polygon: np.ndarray) -> float:

@@ -29,6 +29,7 @@ from runtime.ink import (
     find_sheet,
     grow,
     paint_desk,
+    polarity,
     surface_took_ink,
     turn,
 )
@@ -286,6 +287,29 @@ def to_grey(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
+def colour_contrast(img: Image.Image) -> np.ndarray | None:
+    """The picture's colours along the axis they vary most along (their first principal
+    component), in [0, 1]; None for a picture without colour or with transparency. Ink and paper
+    of about the same luminance but different hues (a red pen on green paper, a drawing app's
+    pink on light green) are far apart there, where their grey is one level.
+
+    The axis v (a unit vector in RGB) maps onto [0, 1] by a fixed affine map, (rgb . v - the
+    least it can be) / sum |v|, so that contrasts along it are on luminance's scale (whose
+    weights also sum to 1) and the noise floor and MIN_CONTRAST mean what they mean in grey."""
+    if img.mode not in COLOUR_MODES or "transparency" in img.info:
+        return None
+    rgb = np.asarray(convert(img, "RGB"), np.float32).reshape(-1, 3) / 255.0
+    step = max(1, len(rgb) // COLOUR_SAMPLE)
+    sample = rgb[::step]
+    axis = np.linalg.eigh(np.cov(sample, rowvar=False))[1][:, -1]
+    low, span = float(np.minimum(axis, 0).sum()), float(np.abs(axis).sum())
+    return ((rgb @ axis - low) / span).reshape(img.height, img.width).astype(np.float32)
+
+
+COLOUR_MODES = ("RGB", "P", "CMYK", "YCbCr", "LAB", "HSV")
+COLOUR_SAMPLE = 1 << 15  # pixels enough to find the colours' main axis
+
+
 def convert(img: Image.Image, mode: str) -> Image.Image:
     """img.convert(mode), through LA or RGB(A) for the modes Pillow cannot convert directly
     (LAB to L, La to anything but LA); ImageError if no way works."""
@@ -384,25 +408,34 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     grey = to_grey(work)
     try:
         pages = [clean(grey)]
-    except NoInkError:
-        raise NoDigitError() from None
-    found = find_sheet(grey, pages[0])
+    except NoInkError:  # nothing but paper, or a sheet so large that it passed for the light
+        pages = []
+    white_on_black = pages[0].white_on_black if pages else polarity(grey)[0]
+    found = find_sheet(grey, white_on_black)
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
         if abs(found.angle) >= SHEET_TILT:  # read the note along its sides
             painted, sheet_turn = turn(painted, -found.angle, found.level)
         on_sheet = _with_a_digit(painted, turned=sheet_turn)
-        if on_sheet is not None and _is_the_sheet(pages[0], found.mask):
+        if on_sheet is not None and (not pages or _is_the_sheet(pages[0], found.mask)):
             pages, grey = [on_sheet], painted
         elif on_sheet is not None and alternatives:
             pages.append(on_sheet)
-    else:
-        found = find_page(grey, pages[0])
+    elif pages:
+        found = find_page(grey, white_on_black)
         if found is not None and _reaches_off(pages[0], found.mask):
             painted = paint_desk(grey, found.mask, found.level)
-            on_page = _with_a_digit(painted, pages[0].white_on_black)
+            on_page = _with_a_digit(painted, white_on_black)
             if on_page is not None:
                 pages, grey = [on_page], painted
+    if not pages:  # ink that differs from its paper in hue, not in grey
+        grey = colour_contrast(work)
+        if grey is None:
+            raise NoDigitError()
+        try:
+            pages = [clean(grey)]
+        except NoInkError:
+            raise NoDigitError() from None
     if alternatives and pages[0].unclear:
         other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
