@@ -18,7 +18,13 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
   upscaled the same way, half of them inverted;
 - desk: a pen digit on a light note (white, yellow, blue, pink) lying on a darker desk (wood,
   grey, black; grained), the note covering 6-60 % of the photo, turned up to 30 degrees, its
-  shadow, uneven light, noise, JPEG.
+  shadow, uneven light, noise, JPEG;
+- forms: a pen digit on a form: in a printed box, in one box of a comb, underlined, or on a
+  printed line; up to 3 degrees off, JPEG;
+- angle: a pen digit on a page filling most of the photo, taken at an angle (one side of the
+  page 5-35 % narrower, turned up to 8 degrees), the desk beyond its edges, JPEG;
+- hue: a digit whose colour differs from its paper's in hue more than in luminance (under
+  0.15 apart), drawn (PNG) or photographed (JPEG).
 
 Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
 development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
@@ -49,7 +55,7 @@ from benchmarks.photolike import photo_like
 
 CATEGORIES = (
     "mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits", "desk",
-    "forms",
+    "forms", "angle", "hue",
 )  # fmt: skip
 
 # Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
@@ -463,6 +469,106 @@ def desk_set(images, labels, rng, count) -> Iterator[Sample]:
         yield Sample(data, ".jpg", int(labels[i]), kind)
 
 
+def at_an_angle(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """An MNIST digit written in pen on a page that fills most of the photo, taken at an angle:
+    one side of the page (any of the four) farther away and narrower, the page a little turned,
+    the desk showing beyond its edges; uneven light, noise, JPEG."""
+    w = int(rng.integers(400, 1201))
+    h = int(w * rng.choice([0.75, 1.0, 4 / 3]))
+    note_name, desk_name, pen_name = (str(rng.choice(list(d))) for d in (NOTES, DESKS, NOTE_PENS))
+    page = np.ones((h, w, 3), np.float32) * np.array(NOTES[note_name], np.float32)
+    size = int(min(h, w) * rng.uniform(0.25, 0.6))
+    ink = upscaled_digit(digit, int(size * 20 / 28))[:, :, None]
+    top = int(rng.integers(int(0.1 * h), max(int(0.1 * h), int(0.9 * h) - ink.shape[0]) + 1))
+    left = int(rng.integers(int(0.1 * w), max(int(0.1 * w), int(0.9 * w) - ink.shape[1]) + 1))
+    ink = ink[: h - top, : w - left]
+    region = page[top : top + ink.shape[0], left : left + ink.shape[1]]
+    page[top : top + ink.shape[0], left : left + ink.shape[1]] = (
+        region * (1 - ink) + np.array(NOTE_PENS[pen_name]) * ink
+    )
+    # where the page's corners land in the photo: the far side shrinks, the rest moves a little
+    slant = rng.uniform(0.05, 0.35)
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    side = int(rng.integers(0, 4))  # top, right, bottom, left
+    a, b = side, (side + 1) % 4
+    centre = (corners[a] + corners[b]) / 2
+    corners[a] += (centre - corners[a]) * 2 * slant
+    corners[b] += (centre - corners[b]) * 2 * slant
+    corners += rng.uniform(-0.04, 0.04, (4, 2)) * [w, h]
+    angle = np.radians(rng.uniform(-8, 8))
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = (corners - [w / 2, h / 2]) @ rotation.T + [w / 2, h / 2]
+    source = [(0, 0), (w, 0), (w, h), (0, h)]
+    rows = []
+    for (x, y), (u, v) in zip(corners, source, strict=True):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y, u], [0, 0, 0, x, y, 1, -v * x, -v * y, v]]
+    m = np.array(rows)
+    coefficients = tuple(np.linalg.solve(m[:, :8], m[:, 8]))  # the photo's pixels -> the page's
+    shape = Image.new("L", (w, h), 255).transform(
+        (w, h), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BILINEAR
+    )
+    sheet = Image.fromarray(page.astype(np.uint8)).transform(
+        (w, h), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC
+    )
+    grain = np.asarray(
+        Image.fromarray(rng.normal(0, 1, (h // 16 + 1, w // 4 + 1)).astype(np.float32)).resize(
+            (w, h), Image.Resampling.BICUBIC
+        )
+    )
+    desk = np.array(DESKS[desk_name], np.float32) * (1 + 0.08 * grain[:, :, None])
+    photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
+    photo.paste(sheet, (0, 0), shape)
+    light = light_gradient(h, w, rng, rng.uniform(0, 0.35))[:, :, None]
+    rgb = np.asarray(photo, np.float32) * light + rng.normal(0, rng.uniform(1, 5), (h, w, 3))
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    data = encode(image, "JPEG", quality=int(rng.integers(70, 96)))
+    far = ("top", "right", "bottom", "left")[side]
+    return data, f"{note_name}-on-{desk_name}-{pen_name}-{far}-{slant:.2f}"
+
+
+def angle_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, kind = at_an_angle(images[i], rng)
+        yield Sample(data, ".jpg", int(labels[i]), kind)
+
+
+def in_hue(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """An MNIST digit in a colour that differs from its paper's or canvas's in hue more than in
+    luminance (under 0.15 apart: a red pen on green paper, pink on light green), drawn or
+    photographed: PNG, or JPEG with uneven light and noise."""
+    lum = np.array([0.299, 0.587, 0.114])
+    while True:
+        paper, ink_colour = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        apart = abs(float((paper - ink_colour) @ lum)) / 255
+        if apart < 0.15 and np.abs(paper - ink_colour).max() >= 100:
+            break
+    height = int(rng.integers(40, 200))
+    ink = upscaled_digit(digit, height)
+    side = ink.shape[0]
+    canvas_h = int(side * rng.uniform(1.1, 2.5)) + 4
+    canvas_w = int(side * rng.uniform(1.1, 2.5)) + 4
+    alpha = np.zeros((canvas_h, canvas_w), np.float32)
+    top = int(rng.integers(0, canvas_h - side + 1))
+    left = int(rng.integers(0, canvas_w - side + 1))
+    alpha[top : top + side, left : left + side] = ink
+    a = alpha[:, :, None]
+    rgb = paper.astype(np.float32) * (1 - a) + ink_colour.astype(np.float32) * a
+    if rng.random() < 0.5:
+        image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+        return encode(image, "PNG"), f"drawn-{apart:.2f}"
+    rgb = rgb * light_gradient(canvas_h, canvas_w, rng, rng.uniform(0, 0.2))[:, :, None]
+    rgb = rgb + rng.normal(0, rng.uniform(1, 4), rgb.shape)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    return encode(image, "JPEG", quality=int(rng.integers(75, 96))), f"photo-{apart:.2f}"
+
+
+def hue_set(images, labels, rng, count) -> Iterator[Sample]:
+    for i in rng.choice(len(images), count, replace=False):
+        data, kind = in_hue(images[i], rng)
+        suffix = ".png" if kind.startswith("drawn") else ".jpg"
+        yield Sample(data, suffix, int(labels[i]), kind)
+
+
 def lowres_set(images, labels, rng, count) -> Iterator[Sample]:
     for i in rng.choice(len(images), count, replace=False):
         data, kind = lowres(images[i], rng)
@@ -602,6 +708,8 @@ def generators(cache: Path, fonts: str = "dev", optdigits: str = "bench") -> dic
         "optdigits": optdigits_set(cache, optdigits),
         "desk": desk_set,
         "forms": forms_set,
+        "angle": angle_set,
+        "hue": hue_set,
     }
 
 
