@@ -21,8 +21,8 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
   shadow, uneven light, noise, JPEG;
 - forms: a pen digit on a form: in a printed box, in one box of a comb, underlined, or on a
   printed line; up to 3 degrees off, JPEG;
-- angle: a pen digit on a page filling most of the photo, taken at an angle (one side of the
-  page 5-35 % narrower, turned up to 8 degrees), the desk beyond its edges, JPEG;
+- angle: a pen digit on a page or note filling much of the photo, taken at an angle (its far
+  side 30-90 % as long as its near side, turned up to 8 degrees), the desk beyond its edges;
 - hue: a digit whose colour differs from its paper's in hue more than in luminance (under
   0.15 apart), drawn (PNG) or photographed (JPEG).
 
@@ -470,9 +470,9 @@ def desk_set(images, labels, rng, count) -> Iterator[Sample]:
 
 
 def at_an_angle(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
-    """An MNIST digit written in pen on a page that fills most of the photo, taken at an angle:
-    one side of the page (any of the four) farther away and narrower, the page a little turned,
-    the desk showing beyond its edges; uneven light, noise, JPEG."""
+    """An MNIST digit written in pen on a page that fills much of the photo, taken at an angle:
+    one side of the page (any of the four) farther away, 30-90 % as long as the near side, the
+    page a little turned, the desk showing beyond its edges; uneven light, noise, JPEG."""
     w = int(rng.integers(400, 1201))
     h = int(w * rng.choice([0.75, 1.0, 4 / 3]))
     note_name, desk_name, pen_name = (str(rng.choice(list(d))) for d in (NOTES, DESKS, NOTE_PENS))

@@ -178,6 +178,31 @@ def test_form_photos_are_repeatable_and_of_every_kind(mnist_dir):
     assert "box-over" in names
 
 
+def test_angle_photos_show_the_desk_beside_the_page_and_hue_pictures_keep_their_grey(mnist_dir):
+    """The angle category: the same seed gives the same photo, and the desk shows at the far
+    side's corners (the page covers the rest). The hue category: ink and paper lie under 0.15
+    apart in luminance, though far apart in colour."""
+    import io
+
+    import numpy as np
+
+    from benchmarks.imagesets import at_an_angle, in_hue
+    from trainer.data import SPLITS, raw_dir, read_idx
+
+    digit = read_idx(raw_dir(mnist_dir) / SPLITS["test"].images)[0]
+    first, kind = at_an_angle(digit, np.random.default_rng(5))
+    assert at_an_angle(digit, np.random.default_rng(5)) == (first, kind)
+    grey = np.asarray(Image.open(io.BytesIO(first)).convert("L"), np.float32)
+    assert np.median(grey) > np.percentile(grey, 2) + 60 and "-on-" in kind
+    for seed in range(5):
+        data, kind = in_hue(digit, np.random.default_rng(seed))
+        rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)
+        grey = rgb @ np.array([0.299, 0.587, 0.114])
+        spread = np.percentile(grey, 99.5) - np.percentile(grey, 0.5)
+        assert float(kind.split("-")[1]) < 0.15 and np.ptp(rgb.reshape(-1, 3), 0).max() >= 90
+        assert spread < 0.15 * 255 + 40  # noise and a little light on top of the colours' gap
+
+
 def test_every_category_generates_a_picture(mnist_dir, tmp_path):
     """Each generator made from MNIST digits runs (the bench caches its sets, so a broken
     generator could hide behind an old cache): two pictures of each, decodable. Fonts and
@@ -191,7 +216,17 @@ def test_every_category_generates_a_picture(mnist_dir, tmp_path):
 
     raw = raw_dir(mnist_dir)
     images, labels = read_idx(raw / SPLITS["test"].images), read_idx(raw / SPLITS["test"].labels)
-    for category in ("mnist", "photo", "drawing", "ruled", "lowres", "desk", "forms"):
+    for category in (
+        "mnist",
+        "photo",
+        "drawing",
+        "ruled",
+        "lowres",
+        "desk",
+        "forms",
+        "angle",
+        "hue",
+    ):
         make = generators(tmp_path, "all")[category]
         samples = list(make(images[:50], labels[:50], np.random.default_rng(0), 2))
         assert len(samples) == 2, category
