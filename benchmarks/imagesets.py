@@ -160,6 +160,18 @@ def light_gradient(h: int, w: int, rng: np.random.Generator, strength: float) ->
 # Categories made from MNIST test digits
 
 
+def each_digit(make: Callable, suffix: str) -> Callable:
+    """A category's set from `make(digit, rng) -> (image bytes, kind)`: `count` digits drawn
+    without replacement, each made into one picture."""
+
+    def make_set(images, labels, rng, count) -> Iterator[Sample]:
+        for i in rng.choice(len(images), count, replace=False):
+            data, kind = make(images[i], rng)
+            yield Sample(data, suffix, int(labels[i]), kind)
+
+    return make_set
+
+
 def mnist_set(images, labels, rng, count) -> Iterator[Sample]:
     for i in range(min(count, len(images))):
         yield Sample(encode(Image.fromarray(images[i]), "PNG"), ".png", int(labels[i]), "png")
@@ -308,10 +320,7 @@ def photograph(
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), kind
 
 
-def ruled_set(images, labels, rng, count) -> Iterator[Sample]:
-    for i in rng.choice(len(images), count, replace=False):
-        data, kind = ruled(images[i], rng)
-        yield Sample(data, ".jpg", int(labels[i]), kind)
+ruled_set = each_digit(ruled, ".jpg")
 
 
 def lowres(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -409,10 +418,7 @@ def on_form(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     return encode(image, "JPEG", quality=int(rng.integers(70, 95))), name
 
 
-def forms_set(images, labels, rng, count) -> Iterator[Sample]:
-    for i in rng.choice(len(images), count, replace=False):
-        data, kind = on_form(images[i], rng)
-        yield Sample(data, ".jpg", int(labels[i]), kind)
+forms_set = each_digit(on_form, ".jpg")
 
 
 NOTES = {"white": (240, 240, 236), "yellow": (250, 238, 140), "blue": (200, 225, 245),
@@ -420,6 +426,27 @@ NOTES = {"white": (240, 240, 236), "yellow": (250, 238, 140), "blue": (200, 225,
 DESKS = {"oak": (120, 84, 50), "walnut": (70, 48, 32), "grey": (95, 95, 100), "black": (30, 30, 34),
          "slate": (60, 70, 80)}  # fmt: skip
 NOTE_PENS = {"black": (25, 25, 30), "blue": (25, 40, 150), "red": (170, 30, 35)}
+
+
+def desk_surface(h: int, w: int, name: str, rng: np.random.Generator) -> Image.Image:
+    """A desk of DESKS' `name`, h x w, with a wood's grain: long streaks."""
+    grain = np.asarray(
+        Image.fromarray(rng.normal(0, 1, (h // 16 + 1, w // 4 + 1)).astype(np.float32)).resize(
+            (w, h), Image.Resampling.BICUBIC
+        )
+    )
+    desk = np.array(DESKS[name], np.float32) * (1 + 0.08 * grain[:, :, None])
+    return Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
+
+
+def lit_jpeg(rgb: np.ndarray, rng: np.random.Generator, light: float) -> bytes:
+    """A photo (h x w x 3, 0-255) under uneven light (up to `light` darker across it), with
+    sensor noise, as a JPEG of quality 70-95."""
+    h, w = rgb.shape[:2]
+    rgb = rgb * light_gradient(h, w, rng, rng.uniform(0, light))[:, :, None]
+    rgb = rgb + rng.normal(0, rng.uniform(1, 5), rgb.shape)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    return encode(image, "JPEG", quality=int(rng.integers(70, 96)))
 
 
 def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -443,30 +470,18 @@ def on_desk(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     angle = float(rng.uniform(-30, 30))
     sheet = Image.fromarray(note.astype(np.uint8)).rotate(angle, Image.Resampling.BICUBIC, True)
     shape = Image.new("L", (nw, nh), 255).rotate(angle, Image.Resampling.BICUBIC, True)
-    grain = np.asarray(
-        Image.fromarray(rng.normal(0, 1, (h // 16 + 1, w // 4 + 1)).astype(np.float32)).resize(
-            (w, h), Image.Resampling.BICUBIC
-        )
-    )  # a wood's grain: long streaks
-    desk = np.array(DESKS[desk_name], np.float32) * (1 + 0.08 * grain[:, :, None])
-    photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
+    photo = desk_surface(h, w, desk_name, rng)
     x = int(rng.integers(0, max(1, w - sheet.width) + 1))
     y = int(rng.integers(0, max(1, h - sheet.height) + 1))
     shadow = shape.filter(ImageFilter.GaussianBlur(max(2, nw // 30)))
     offset = int(nw * rng.uniform(0.0, 0.04))
     photo.paste((0, 0, 0), (x + offset, y + offset), shadow.point(lambda v: int(v * 0.5)))
     photo.paste(sheet, (x, y), shape)
-    rgb = np.asarray(photo, np.float32) * light_gradient(h, w, rng, rng.uniform(0, 0.4))[:, :, None]
-    rgb = rgb + rng.normal(0, rng.uniform(1, 5), rgb.shape)
-    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
-    data = encode(image, "JPEG", quality=int(rng.integers(70, 96)))
+    data = lit_jpeg(np.asarray(photo, np.float32), rng, 0.4)
     return data, f"{note_name}-on-{desk_name}-{pen_name}-{share:.2f}"
 
 
-def desk_set(images, labels, rng, count) -> Iterator[Sample]:
-    for i in rng.choice(len(images), count, replace=False):
-        data, kind = on_desk(images[i], rng)
-        yield Sample(data, ".jpg", int(labels[i]), kind)
+desk_set = each_digit(on_desk, ".jpg")
 
 
 def at_an_angle(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -510,26 +525,14 @@ def at_an_angle(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str
     sheet = Image.fromarray(page.astype(np.uint8)).transform(
         (w, h), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC
     )
-    grain = np.asarray(
-        Image.fromarray(rng.normal(0, 1, (h // 16 + 1, w // 4 + 1)).astype(np.float32)).resize(
-            (w, h), Image.Resampling.BICUBIC
-        )
-    )
-    desk = np.array(DESKS[desk_name], np.float32) * (1 + 0.08 * grain[:, :, None])
-    photo = Image.fromarray(np.clip(desk, 0, 255).astype(np.uint8))
+    photo = desk_surface(h, w, desk_name, rng)
     photo.paste(sheet, (0, 0), shape)
-    light = light_gradient(h, w, rng, rng.uniform(0, 0.35))[:, :, None]
-    rgb = np.asarray(photo, np.float32) * light + rng.normal(0, rng.uniform(1, 5), (h, w, 3))
-    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
-    data = encode(image, "JPEG", quality=int(rng.integers(70, 96)))
+    data = lit_jpeg(np.asarray(photo, np.float32), rng, 0.35)
     far = ("top", "right", "bottom", "left")[side]
     return data, f"{note_name}-on-{desk_name}-{pen_name}-{far}-{slant:.2f}"
 
 
-def angle_set(images, labels, rng, count) -> Iterator[Sample]:
-    for i in rng.choice(len(images), count, replace=False):
-        data, kind = at_an_angle(images[i], rng)
-        yield Sample(data, ".jpg", int(labels[i]), kind)
+angle_set = each_digit(at_an_angle, ".jpg")
 
 
 def in_hue(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -569,10 +572,7 @@ def hue_set(images, labels, rng, count) -> Iterator[Sample]:
         yield Sample(data, suffix, int(labels[i]), kind)
 
 
-def lowres_set(images, labels, rng, count) -> Iterator[Sample]:
-    for i in rng.choice(len(images), count, replace=False):
-        data, kind = lowres(images[i], rng)
-        yield Sample(data, ".png", int(labels[i]), kind)
+lowres_set = each_digit(lowres, ".png")
 
 
 # ---------------------------------------------------------------------------------------------
