@@ -20,8 +20,10 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
    a page; sheared level first when the page was photographed a few degrees off) and parts
    that line the picture's edge (a page's edge) are dropped;
 5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
-   with writing inside it, the caller reads the picture again with the desk painted over, the
-   sheet turned upright if it lies turned.
+   with writing inside it (a quadrilateral: seen straight or at an angle), the caller reads the
+   picture again with the desk painted over, the sheet turned upright if it lies turned; and a
+   page photographed at an angle, the desk showing in wedges beyond it (find_page), the same
+   way when the first reading took the wedges for strokes.
 """
 
 from __future__ import annotations
