@@ -62,7 +62,7 @@ SHEET_SQUARE = 0.85  # ... and it is a quadrilateral (a rectangle, or one seen a
 PAGE_DESK = 0.02  # a page photographed at an angle: the desk beyond it covers this share or more
 # of the picture,
 PAGE_BORDER = 0.25  # ... and of the picture's border,
-PAGE_DARK = 0.8  # ... and lies in the ink's tone over this share of it
+PAGE_DARK = 0.95  # ... and lies in the ink's tone over this share of it (a desk has no paper)
 
 
 class NoInkError(Exception):
@@ -474,8 +474,8 @@ def find_page(grey: np.ndarray, white_on_black: bool) -> Sheet | None:
     convex and hold writing (as a sheet on a desk, see find_sheet), and its edge must be a step;
     what lies off it must cover a fiftieth of the picture (PAGE_DESK) and a quarter of its
     border (PAGE_BORDER: a digit filling its frame runs to the sides in a few strokes), and lie
-    in the ink's tone over most of it (PAGE_DARK): the desk, not paper beyond a box drawn
-    around the digit."""
+    in the ink's tone nearly all over (PAGE_DARK): the desk, not paper beyond a box drawn
+    around the digit or beyond the ring of a bold 0 set tight."""
     if small(grey.shape):
         return None
     tone = 1.0 - grey if white_on_black else grey  # the paper's tone bright
