@@ -474,19 +474,24 @@ def _surface_took_ink(page: Page) -> bool:
 
 
 def _reaches_off(page: Page, sheet: np.ndarray) -> bool:
-    """Whether the digit a page's reading found has parts off the page (beyond its rim), each
-    running to the picture's side: the reading took what is left of the desk beyond a page's
-    edge for strokes. A stroke off the page that stops short of the picture's sides is the
-    digit's own, lying across the edge of a hard shadow taken for the page's."""
-    try:
-        digit = select_digit(page)
-    except NoDigitError:
-        return False
+    """Whether a page's reading kept parts off the page (beyond its rim) that run to the
+    picture's side: what is left of the desk beyond a page's edge, taken for strokes of the
+    digit (or, in `--multi`, for digits of their own). Unless a part that stops short of the
+    sides lies both on the page and off it: writing across the edge of a hard shadow taken for
+    the page's (specks of the desk's grain lie wholly off the page)."""
     p, h, w = page.parts, *page.ink.shape
     beyond = ~grow(sheet, SHEET_RIM)
-    off = [k for k in digit if (p.mask_of([k]) & beyond).any()]
-    at_side = [p.top[k] == 0 or p.left[k] == 0 or p.bottom[k] == h or p.right[k] == w for k in off]
-    return bool(off) and all(at_side)
+    within = ~grow(~sheet, SHEET_RIM)
+    at_side = across = False
+    for k in page.keep:
+        mine = p.mask_of([k])
+        if not (mine & beyond).any():
+            continue
+        if p.top[k] == 0 or p.left[k] == 0 or p.bottom[k] == h or p.right[k] == w:
+            at_side = True
+        elif (mine & within).any():
+            across = True
+    return at_side and not across
 
 
 def _is_the_sheet(page: Page, sheet: np.ndarray) -> bool:
