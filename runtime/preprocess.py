@@ -301,7 +301,12 @@ def colour_contrast(img: Image.Image) -> np.ndarray | None:
     rgb = np.asarray(convert(img, "RGB"), np.float32).reshape(-1, 3) / 255.0
     step = max(1, len(rgb) // COLOUR_SAMPLE)
     sample = rgb[::step]
-    axis = np.linalg.eigh(np.cov(sample, rowvar=False))[1][:, -1]
+    if len(sample) < 2:
+        return None
+    spread = np.cov(sample, rowvar=False)
+    if not spread.any():  # one colour all over
+        return None
+    axis = np.linalg.eigh(spread)[1][:, -1]
     low, span = float(np.minimum(axis, 0).sum()), float(np.abs(axis).sum())
     return ((rgb @ axis - low) / span).reshape(img.height, img.width).astype(np.float32)
 

@@ -1052,6 +1052,17 @@ def test_blank_pictures_hold_no_digit(kind):
         preprocess(blank(kind), "auto", MODEL)
 
 
+@pytest.mark.parametrize("mode, size", [("P", (1, 1)), ("RGB", (1, 1)), ("RGB", (2, 1))])
+def test_a_picture_of_a_pixel_or_two_in_colour_holds_no_digit(mode, size):
+    """Too few pixels for their colours to have an axis (the fuzz test found a 1x1 palette
+    picture failing on it, inside NumPy): "no digit found", as in grey."""
+    img = Image.new(mode, size)
+    if mode == "RGB":
+        img.putpixel((0, 0), (200, 30, 30))
+    with pytest.raises(NoDigitError):
+        preprocess(img, "auto", MODEL)
+
+
 @pytest.mark.parametrize(
     "ink, paper",
     [
