@@ -480,7 +480,12 @@ def find_page(grey: np.ndarray, white_on_black: bool) -> Sheet | None:
         return None
     tone = 1.0 - grey if white_on_black else grey  # the paper's tone bright
     h, w = grey.shape
-    found = _solid_region(grey, tone, lambda area, sides: area <= (1 - PAGE_DESK) * h * w)
+    found = _solid_region(
+        grey,
+        tone,
+        lambda area, sides: area <= (1 - PAGE_DESK) * h * w,
+        lambda paper: border(~paper).mean() >= PAGE_BORDER * PAGE_DARK,
+    )  # (the desk: along the border, nearly all of it in the ink's tone; checked first, cheaply)
     if found is None:
         return None
     sheet, _, paper, level, _ = found
@@ -494,16 +499,19 @@ def find_page(grey: np.ndarray, white_on_black: bool) -> Sheet | None:
     return Sheet(sheet, level, 0.0)
 
 
-def _solid_region(grey: np.ndarray, tone: np.ndarray, early):
+def _solid_region(grey: np.ndarray, tone: np.ndarray, early, upper=lambda above: True):
     """(region, the picture's sides it runs off, the tone's upper class, the region's grey level,
     its convex hull) of the largest part of `tone`'s upper class with its holes filled, when the
-    two classes are well apart, `early(the part's area, its sides)` holds, the region holds
+    two classes are well apart, `upper(the upper class)` and `early(the part's area, its sides)`
+    hold, the region holds
     writing (holes of the lower class covering at most SHEET_WRITING of it) and it is convex;
     else None."""
     cut = otsu(tone)
     if separability(tone, cut) < SEPARATED:
         return None
     above = box3(tone) > cut
+    if not upper(above):
+        return None
     p = parts(above)
     if not len(p):
         return None
