@@ -256,6 +256,20 @@ def test_a_note_running_off_three_sides_is_found_and_a_part_in_a_shadow_is_not(
         assert (found is None) == soft
 
 
+def seen_at(picture: np.ndarray, source, corners, fill: int) -> Image.Image:
+    """A grey picture (0-255) photographed in perspective: its points `source` land on
+    `corners` (four (x, y) each), what lies beyond it filled with `fill`."""
+    rows = []
+    for (x, y), (u, v) in zip(corners, source, strict=True):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y, u], [0, 0, 0, x, y, 1, -v * x, -v * y, v]]
+    m = np.array(rows)
+    back = np.linalg.solve(m[:, :8], m[:, 8])  # the photo's pixels -> the picture's
+    h, w = picture.shape
+    return Image.fromarray(picture.astype(np.uint8)).transform(
+        (w, h), Image.Transform.PERSPECTIVE, tuple(back), Image.Resampling.BICUBIC, fillcolor=fill
+    )
+
+
 def at_an_angle(digit: np.ndarray, far: str, slant: float) -> Image.Image:
     """An MNIST digit written dark on a light page filling the photo, photographed with the
     page's `far` side ("top" or "left") farther away: that side shrinks by `slant` of its
@@ -268,16 +282,7 @@ def at_an_angle(digit: np.ndarray, far: str, slant: float) -> Image.Image:
         "top": [(w * slant, 0), (w * (1 - slant), 0), (w, h), (0, h)],
         "left": [(0, h * slant), (w, 0), (w, h), (0, h * (1 - slant))],
     }[far]
-    rows = []
-    for (x, y), (u, v) in zip(dst, src, strict=True):
-        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y, u], [0, 0, 0, x, y, 1, -v * x, -v * y, v]]
-    a = np.array(rows)
-    coefficients = np.linalg.solve(a[:, :8], a[:, 8])  # the photo's pixels -> the page's
-    photo = Image.fromarray(page.astype(np.uint8)).transform(
-        (w, h), Image.Transform.PERSPECTIVE, tuple(coefficients), Image.Resampling.BICUBIC,
-        fillcolor=70,
-    )  # fmt: skip
-    return photo
+    return seen_at(page, src, dst, 70)
 
 
 @pytest.mark.parametrize("far, slant", [("top", 0.25), ("left", 0.2)])
@@ -355,14 +360,7 @@ def note_at_an_angle(digit: np.ndarray, size: int, narrower: float) -> Image.Ima
     a, b = off + size * narrower / 2, off + size * (1 - narrower / 2)
     corners = [(a, off), (b, off), (off + size, off + size), (off, off + size)]
     source = [(off, off), (off + size, off), (off + size, off + size), (off, off + size)]
-    rows = []
-    for (x, y), (u, v) in zip(corners, source, strict=True):
-        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y, u], [0, 0, 0, x, y, 1, -v * x, -v * y, v]]
-    m = np.array(rows)
-    return Image.fromarray(photo.astype(np.uint8)).transform(
-        (300, 300), Image.Transform.PERSPECTIVE, tuple(np.linalg.solve(m[:, :8], m[:, 8])),
-        Image.Resampling.BICUBIC, fillcolor=45,
-    )  # fmt: skip
+    return seen_at(photo, source, corners, 45)
 
 
 @pytest.mark.parametrize("size", [180, 280])
