@@ -122,6 +122,13 @@ class Parts:
         return chosen[self.labels]
 
 
+def holes(mask: np.ndarray) -> np.ndarray:
+    """The pixels off the mask that it closes in: not joined to the array's sides off it."""
+    outside, _ = label(~mask)
+    edge = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
+    return ~mask & ~np.isin(outside, edge)
+
+
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box (left, top, right, bottom; right and bottom exclusive) around a mask's pixels,
     as Parts.box gives it; None if the mask is empty."""

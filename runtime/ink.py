@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from runtime.components import Parts, label, mask_box, parts, runs
+from runtime.components import Parts, holes, mask_box, parts, runs
 
 MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
 INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
@@ -92,6 +92,11 @@ def box3(a: np.ndarray) -> np.ndarray:
     p = np.pad(a, 1, mode="edge")
     h, w = a.shape
     return sum(p[i : i + h, j : j + w] for i in range(3) for j in range(3)) / 9.0
+
+
+def smoothed(a: np.ndarray) -> np.ndarray:
+    """A picture with its texture at the pixels' scale averaged away (box3 twice: a 5x5 tent)."""
+    return box3(box3(a)) if min(a.shape) >= 3 else a
 
 
 def border(a: np.ndarray) -> np.ndarray:
@@ -523,11 +528,9 @@ def _solid_region(grey: np.ndarray, tone: np.ndarray, early, upper=lambda above:
         return None
     box = (slice(top, bottom), slice(left, right))  # holes lie inside the part's box
     mask = p.labels[box] == k + 1
-    outside, _ = label(~mask)
-    edge = np.unique(np.concatenate([outside[0], outside[-1], outside[:, 0], outside[:, -1]]))
-    holes = ~mask & ~np.isin(outside, edge)
-    filled = mask | holes
-    writing = holes & ~above[box]  # a 0's island of paper is the sheet's, not writing
+    closed_in = holes(mask)
+    filled = mask | closed_in
+    writing = closed_in & ~above[box]  # a 0's island of paper is the sheet's, not writing
     if not writing.any():
         return None
     outline = hull(filled)

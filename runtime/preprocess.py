@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from runtime.components import parts
+from runtime.components import holes, parts
 from runtime.errors import first_line
 from runtime.ink import (
     NoInkError,
@@ -30,6 +30,7 @@ from runtime.ink import (
     grow,
     paint_desk,
     polarity,
+    smoothed,
     surface_took_ink,
     turn,
 )
@@ -44,6 +45,8 @@ SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the shee
 SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
 UNDERLINE = 0.25  # a flat part under a digit, at most this share of its width tall, underlines it
 UNDERLINE_SLACK = 0.1  # ... when it runs along the digit to within this share of its width
+ENCLOSED = 0.4  # a ring around a digit: the digit is at least this share of the ring's hole tall,
+ROUND = 0.7  # ... and the hole at least this share of its height wide
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 
 
@@ -382,7 +385,14 @@ def auto_inputs(img: Image.Image, model: ModelInput, alternatives: bool = True) 
 
 
 def frame_digit(page: Page, size: tuple[int, int]) -> np.ndarray:
-    return frame(page.ink, page.parts.mask_of(select_digit(page)), size)
+    """The page's digit framed for the model, the marks drawn with it (an underline, a ring
+    around it) taken out of the ink first, so that the faint ink joining them to the digit does
+    not bring them back (see frame)."""
+    digit, marks = digit_and_marks(page)
+    ink = page.ink
+    if marks:
+        ink = ink * ~grow(page.parts.mask_of(marks), 1)
+    return frame(ink, page.parts.mask_of(digit), size)
 
 
 def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
@@ -433,14 +443,8 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
             on_page = _with_a_digit(painted, white_on_black)
             if on_page is not None:
                 pages, grey = [on_page], painted
-    if not pages:  # ink that differs from its paper in hue, not in grey
-        grey = colour_contrast(work)
-        if grey is None:
-            raise NoDigitError()
-        try:
-            pages = [clean(grey)]
-        except NoInkError:
-            raise NoDigitError() from None
+    if not pages:  # ink that differs from its paper in hue, or on a textured ground
+        pages, grey = _last_resorts(work, grey)
     if alternatives and pages[0].unclear:
         other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
@@ -450,6 +454,21 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     for page in pages:
         page.scale = (full_w / work.width, full_h / work.height)
     return pages
+
+
+def _last_resorts(work: Image.Image, grey: np.ndarray) -> tuple[list[Page], np.ndarray]:
+    """A picture in which grey shows no ink, read again: along its colours' main axis (ink that
+    differs from its paper in hue alone, see colour_contrast), then smoothed (ink on a ground
+    whose texture is as strong as it at the pixels' scale: a screen's sub-pixels, wood grain,
+    fabric; see ink.smoothed); NoDigitError if none of these shows a digit."""
+    colour = colour_contrast(work)
+    for candidate in (colour, smoothed(grey)):
+        if candidate is None:
+            continue
+        page = _with_a_digit(candidate)
+        if page is not None:
+            return [page], candidate
+    raise NoDigitError()
 
 
 def _with_a_digit(
@@ -519,8 +538,14 @@ def select_digit(page: Page) -> list[int]:
     """The parts of the one digit: the part with most ink, and the parts that belong with it.
 
     A part joins when it lies near the digit's box (a detached bar of a 5, a 4 in two strokes,
-    the pieces of a broken stroke); specks, and parts far from the digit, do not.
+    the pieces of a broken stroke); specks, and parts far from the digit, do not; nor do marks
+    drawn with the digit (a line under it, a ring around it).
     """
+    return digit_and_marks(page)[0]
+
+
+def digit_and_marks(page: Page) -> tuple[list[int], list[int]]:
+    """The parts of the one digit (see select_digit), and the marks drawn with it."""
     p = page.parts
     candidates = [k for k in page.keep if p.area[k] >= 2]
     if not candidates:
@@ -542,7 +567,31 @@ def select_digit(page: Page) -> list[int]:
                 top, left = min(top, p.top[k]), min(left, p.left[k])
                 bottom, right = max(bottom, p.bottom[k]), max(right, p.right[k])
                 grew = True
-    return sorted(group - {k for k in group if _underlines(p, k, group)})
+    marks = {k for k in group if _underlines(p, k, group) or _encloses(p, k, group)}
+    return sorted(group - marks), sorted(marks)
+
+
+def _encloses(p, k: int, group: set[int]) -> bool:
+    """Whether part k is a ring drawn around the rest of the digit (a circled answer, a box left
+    of a form's field): the rest lies in the holes k closes in, and is at least ENCLOSED of their
+    height, in a hole at least ROUND as wide as it is tall. No digit holds a part of itself in
+    a closed loop of its own (a 6's loop drawn apart from its stem lies beside the stem's curve,
+    in none of its holes), but for a dotted zero: its dot is smaller than that, or lies in a
+    hole narrower than that (a typeset zero's inner bar, as Hack draws it)."""
+    rest = group - {k}
+    if not rest:
+        return False
+    left, top, right, bottom = p.box([k])
+    inner = p.box(rest)
+    if not (left < inner[0] and top < inner[1] and inner[2] < right and inner[3] < bottom):
+        return False
+    box = (slice(top, bottom), slice(left, right))
+    closed_in = holes(p.labels[box] == k + 1)
+    if (p.mask_of(rest)[box] & ~closed_in).any():
+        return False
+    rows, cols = np.flatnonzero(closed_in.any(1)), np.flatnonzero(closed_in.any(0))
+    tall, wide = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    return inner[3] - inner[1] >= ENCLOSED * tall and wide >= ROUND * tall
 
 
 def _underlines(p, k: int, group: set[int]) -> bool:
