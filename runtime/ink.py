@@ -59,6 +59,12 @@ SHEET_CONVEX = 0.95  # ... has an outline filling this share of its convex hull 
 SHEET_WRITING = 0.25  # ... and writing that covers at most this share of that hull,
 SHEET_SQUARE = 0.85  # ... and it is a quadrilateral (a rectangle, or one seen at an angle): the
 # largest one with corners on its hull covers this share of the hull (an ellipse's: 2/pi)
+SOFT_EDGE = 0.05  # an edge rising by less than this share of its part's level a pixel is soft;
+SOFT = 0.5  # a part soft along this share of its boundary is a shadow's, when a part with
+SHADOW_BESIDE = 0.1  # ... this share of its ink or more is
+SHARP = 0.1  # ... soft along at most this share of its own, and the shadow's part covers
+SHADOW_AREA = 0.5  # ... at least this share of the largest sharp part's
+SHADOW_RIM = 2  # (px around a shadow's part taken out of the ink with it)
 PAGE_DESK = 0.02  # a page photographed at an angle: the desk beyond it covers this share or more
 # of the picture,
 PAGE_BORDER = 0.25  # ... and of the picture's border,
@@ -386,6 +392,7 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None, flat: bool = Fal
     ink = remove_ruling(erase_frames(ink, edges, slopes), slopes, edges)
     found = parts(ink > INK_LEVEL, ink)
     keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
+    keep, ink = drop_shadows(found, keep, ink)
     uneven = isinstance(surface, np.ndarray)
     return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear,
                 raw=raw if uneven else None, surface=surface if uneven else None)  # fmt: skip
@@ -734,6 +741,52 @@ def _touches_other_sides(inked: np.ndarray, side: str, depth: int) -> int:
     y, x = (max(2, round(0.04 * n)) for n in rest.shape)
     edges = {"left": rest[:, :x], "right": rest[:, -x:], "top": rest[:y], "bottom": rest[-y:]}
     return sum(bool(edge.any()) for name, edge in edges.items() if name != side)
+
+
+def soft_share(found: Parts, k: int, ink: np.ndarray) -> float:
+    """The share of part k's boundary along which its ink rises softly: by less than SOFT_EDGE
+    of the part's level a pixel (a shadow's penumbra, many pixels wide; a pen's edge takes one
+    to three)."""
+    top, left, bottom, right = found.top[k], found.left[k], found.bottom[k], found.right[k]
+    box = (slice(max(top - 1, 0), bottom + 1), slice(max(left - 1, 0), right + 1))
+    mine, a = found.labels[box] == k + 1, ink[box]
+    inner = mine.copy()
+    inner[1:] &= mine[:-1]
+    inner[:-1] &= mine[1:]
+    inner[:, 1:] &= mine[:, :-1]
+    inner[:, :-1] &= mine[:, 1:]
+    edge = mine & ~inner
+    gy, gx = np.gradient(a) if min(a.shape) >= 2 else (np.zeros_like(a), np.zeros_like(a))
+    level = max(float(np.percentile(a[mine], 90)), 1e-6)
+    return float(np.mean(np.hypot(gx, gy)[edge] < SOFT_EDGE * level))
+
+
+def drop_shadows(found: Parts, keep: list[int], ink: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The kept parts less those that are a shadow's (a hand's or a phone's, reaching into the
+    photo from its side, too narrow for the paper's surface to follow): soft along at least
+    SOFT of their boundary, and covering SHADOW_AREA of the largest sharp part or more, while a
+    part with SHADOW_BESIDE of their ink or more is sharp (soft along at most SHARP of its).
+    Those parts, and a ring of SHADOW_RIM px around them, are taken out of the ink. A picture
+    whose every part is soft (out of focus, a low-resolution digit upscaled smoothly) keeps them
+    all; so does a smaller faint piece beside a sharper body (a light stroke of a
+    low-resolution digit, upscaled smoothly: the development set lost two 8s and a 7 so)."""
+    if small(ink.shape) or len(keep) < 2:
+        return keep, ink
+    soft = {k: soft_share(found, k, ink) for k in keep if found.area[k] >= 2}
+    shadows = [k for k, share in soft.items() if share >= SOFT]
+    sharp = [k for k, share in soft.items() if share <= SHARP]
+    if not shadows or not sharp:
+        return keep, ink
+    heaviest = max(float(found.mass[k]) for k in sharp)
+    widest = max(int(found.area[k]) for k in sharp)
+    shadows = [
+        k for k in shadows
+        if heaviest >= SHADOW_BESIDE * found.mass[k] and found.area[k] >= SHADOW_AREA * widest
+    ]  # fmt: skip
+    if not shadows:
+        return keep, ink
+    cleared = ink * ~grow(found.mask_of(shadows), SHADOW_RIM)
+    return [k for k in keep if k not in shadows], cleared
 
 
 def lines_an_edge(found: Parts, k: int) -> bool:

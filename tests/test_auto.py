@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from runtime.components import label, parts
 from runtime.ink import (
@@ -1802,3 +1802,34 @@ def test_a_ring_drawn_around_a_digit_is_not_read_with_it(mnist_test, predictor, 
         draw.ellipse([40, 30, 160, 230], outline=25, width=width * 3)
         draw.ellipse([90, 130 - 100 * dot, 110, 130 + 100 * dot], fill=25)
         assert predictor.predict(zero).digit == 0
+
+
+def shadowed(digit: np.ndarray, seed: int) -> Image.Image:
+    """An MNIST digit on paper, a soft shadow (a hand's, a phone's) reaching into the photo
+    from one side, darker than half the ink and, where it shows, too narrow for the paper's
+    surface to follow."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 280
+    a = np.zeros((h, w), np.float32)
+    top, left = rng.integers(10, 90), rng.integers(40, 170)
+    a[top : top + 70, left : left + 70] = (
+        np.asarray(Image.fromarray(digit).resize((70, 70)), np.float32) / 255
+    )
+    shade = Image.new("L", (w, h), 0)
+    cx, cy = rng.uniform(-0.2, 1.2) * w, rng.uniform(1.0, 1.3) * h
+    ImageDraw.Draw(shade).ellipse([cx - w / 2, cy - 0.35 * h, cx + w / 2, cy + 0.35 * h], fill=255)
+    shade = np.asarray(shade.filter(ImageFilter.GaussianBlur(rng.uniform(12, 24))), np.float32)
+    paper = 235 * (1 - rng.uniform(0.4, 0.6) * shade / 255)
+    grey = paper * (1 - a) + 25 * a + rng.normal(0, 3, (h, w))
+    out = io.BytesIO()
+    Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=85)
+    return Image.open(out)
+
+
+def test_a_soft_shadow_reaching_into_the_photo_is_no_ink(mnist_test, predictor):
+    """A shadow whose visible cap is narrower than the paper's surface can follow stood as
+    ink: heavier than the digit, it was read instead of it, or beside it. Its edges rise over
+    many pixels where a pen's take one to three, so it is dropped while a sharp digit stands."""
+    images, labels = mnist_test
+    right = sum(predictor.predict(shadowed(images[i], i)).digit == labels[i] for i in range(20))
+    assert right >= 19
