@@ -129,6 +129,17 @@ def holes(mask: np.ndarray) -> np.ndarray:
     return ~mask & ~np.isin(outside, edge)
 
 
+def stroke_width(mask: np.ndarray) -> float:
+    """The mean width of the strokes: twice the area over the boundary's length."""
+    inner = mask.copy()
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    boundary = int(mask.sum() - inner.sum())
+    return 2.0 * float(mask.sum()) / max(boundary, 1)
+
+
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     """The box (left, top, right, bottom; right and bottom exclusive) around a mask's pixels,
     as Parts.box gives it; None if the mask is empty."""

@@ -28,13 +28,13 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
 
-from runtime.components import Parts, holes, mask_box, parts, runs
+from runtime.components import Parts, holes, mask_box, parts, runs, stroke_width
 
 MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
 INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
@@ -65,6 +65,14 @@ SHADOW_BESIDE = 0.1  # ... this share of its ink or more is
 SHARP = 0.1  # ... soft along at most this share of its own, and the shadow's part covers
 SHADOW_AREA = 0.5  # ... at least this share of the largest sharp part's
 SHADOW_RIM = 2  # (px around a shadow's part taken out of the ink with it)
+RING_SIDE = 12  # a ring drawn around a digit and touching it: at least this many px across,
+RING_ROUND = 0.7  # ... its box at least this share as wide as tall (or as tall as wide),
+RING_CONVEX = 0.9  # ... filled in, it covers this share of its convex hull
+RING_ELLIPSE = 1.1  # ... and at most this share of the ellipse in its box (a square: 4/pi),
+RING_RIM = 1.5  # ... and its rim, this many stroke widths deep, taken away
+RING_ENCLOSED = 0.3  # ... leaves ink this share of its height tall, and not along one line
+RING_STRAIGHT = 0.06  # (its spread across its axis under this share of that along it): a 0
+# with a stroke inside it, or slashed, is a 0 (as a 1 in a ring touching it would look)
 PAGE_DESK = 0.02  # a page photographed at an angle: the desk beyond it covers this share or more
 # of the picture,
 PAGE_BORDER = 0.25  # ... and of the picture's border,
@@ -787,6 +795,50 @@ def drop_shadows(found: Parts, keep: list[int], ink: np.ndarray) -> tuple[list[i
         return keep, ink
     cleared = ink * ~grow(found.mask_of(shadows), SHADOW_RIM)
     return [k for k in keep if k not in shadows], cleared
+
+
+def without_ring(page: Page) -> Page | None:
+    """The page without a ring drawn around its digit and touching it (a circled answer), or
+    None: its heaviest part, filled in, is convex and an ellipse (a box drawn around a digit is
+    square), and taking away its rim (RING_RIM stroke widths deep) leaves ink at least
+    RING_ENCLOSED of its height tall, and not one straight stroke. A 0 leaves nothing, an 8 its
+    waist, a 4 or 6 filled in is not convex, a slashed 0 its slash (which a ring around a 1 and
+    touching it would leave too: such a ring stays, the 0 is the likelier); a 0 whose pen ran on
+    inside it in a curve leaves that curve, so the caller reads both and keeps the surer."""
+    found, keep = page.parts, page.keep
+    if not keep:
+        return None
+    k = max(keep, key=lambda k: found.mass[k])
+    top, left, bottom, right = found.top[k], found.left[k], found.bottom[k], found.right[k]
+    h, w = bottom - top, right - left
+    if min(h, w) < RING_SIDE or min(h, w) < RING_ROUND * max(h, w):
+        return None
+    box = (slice(top, bottom), slice(left, right))
+    mine = found.labels[box] == k + 1
+    filled = mine | holes(mine)
+    area = float(filled.sum())
+    if area < RING_CONVEX * polygon_area(hull(filled)) or area > RING_ELLIPSE * np.pi / 4 * h * w:
+        return None
+    depth = max(1, round(RING_RIM * stroke_width(mine)))
+    rim = mine & grow(np.pad(~filled, 1, constant_values=True), depth)[1:-1, 1:-1]
+    rows = np.flatnonzero((mine & ~rim).any(1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 < RING_ENCLOSED * h or _straight(mine & ~rim):
+        return None
+    ink = page.ink.copy()
+    ink[box] *= ~grow(rim, 1)
+    found = parts(ink > INK_LEVEL, ink)
+    keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
+    return replace(page, ink=ink, parts=found, keep=keep)
+
+
+def _straight(mask: np.ndarray) -> bool:
+    """Whether a mask's pixels lie along one straight line (its spread across its main axis is
+    under RING_STRAIGHT of the spread along it)."""
+    ys, xs = np.nonzero(mask)
+    if ys.size < 3:
+        return True
+    spread = np.linalg.eigvalsh(np.cov(np.stack([ys, xs]).astype(np.float64)))
+    return bool(spread[0] < RING_STRAIGHT * max(spread[1], 1e-9))
 
 
 def lines_an_edge(found: Parts, k: int) -> bool:

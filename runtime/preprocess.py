@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from runtime.components import holes, parts
+from runtime.components import holes, parts, stroke_width
 from runtime.errors import first_line
 from runtime.ink import (
     NoInkError,
@@ -33,6 +33,7 @@ from runtime.ink import (
     smoothed,
     surface_took_ink,
     turn,
+    without_ring,
 )
 
 MAX_SIDE = 1024  # larger images are reduced before any float work: memory stays bounded
@@ -448,6 +449,9 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     if alternatives and pages[0].unclear:
         other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
+    ringless = without_ring(pages[0]) if alternatives else None
+    if ringless is not None and _has_digit(ringless):
+        pages.append(ringless)
     if alternatives and _surface_took_ink(pages[0]):
         level = _with_a_digit(grey, pages[0].white_on_black, pages[0].turn, flat=True)
         pages += [level] if level is not None else []
@@ -486,6 +490,14 @@ def _with_a_digit(
         return None
     page.turn = turned
     return page
+
+
+def _has_digit(page: Page) -> bool:
+    try:
+        select_digit(page)
+    except NoDigitError:
+        return False
+    return True
 
 
 def _surface_took_ink(page: Page) -> bool:
@@ -646,17 +658,6 @@ def _with_faint_ink(ink: np.ndarray, digit: np.ndarray) -> np.ndarray:
     faint = parts(ink > FAINT)
     touched = np.unique(faint.labels[digit])
     return faint.mask_of(touched[touched > 0] - 1) | digit
-
-
-def stroke_width(mask: np.ndarray) -> float:
-    """The mean width of the strokes: twice the area over the boundary's length."""
-    inner = mask.copy()
-    inner[1:] &= mask[:-1]
-    inner[:-1] &= mask[1:]
-    inner[:, 1:] &= mask[:, :-1]
-    inner[:, :-1] &= mask[:, 1:]
-    boundary = int(mask.sum() - inner.sum())
-    return 2.0 * float(mask.sum()) / max(boundary, 1)
 
 
 def centre_by_mass(digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:

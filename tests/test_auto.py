@@ -1833,3 +1833,27 @@ def test_a_soft_shadow_reaching_into_the_photo_is_no_ink(mnist_test, predictor):
     images, labels = mnist_test
     right = sum(predictor.predict(shadowed(images[i], i)).digit == labels[i] for i in range(20))
     assert right >= 19
+
+
+def test_a_ring_touching_the_digit_is_taken_away_from_it(mnist_test, predictor):
+    """A ring drawn around a digit and touching it is one part with it: the picture is also
+    read with that part's round rim taken away (ink.without_ring), and the surer reading kept.
+    (A 1 in a ring touching it is a slashed 0, and read so: the 1s are left out here.)"""
+    images, labels = mnist_test
+    chosen = [i for i in range(40) if labels[i] != 1][:20]
+    pictures = [circled(images[i], 0.1, 8) for i in chosen]
+    assert sum(len(read_pages(p)[0].keep) == 1 for p in pictures) >= 19  # they touch
+    right = sum(
+        predictor.predict(p).digit == labels[i] for p, i in zip(pictures, chosen, strict=True)
+    )
+    assert right >= 17
+
+
+def test_a_zero_with_a_stroke_inside_is_still_a_zero(predictor):
+    """A slashed 0: its rim taken away (see without_ring) would leave a stroke that reads as a
+    confident 1, surer than the 0 itself; one straight stroke left is no digit in a ring."""
+    zero = Image.new("L", (200, 240), 235)
+    draw = ImageDraw.Draw(zero)
+    draw.ellipse([30, 30, 170, 210], outline=25, width=14)
+    draw.line([(70, 190), (120, 60)], fill=25, width=14)
+    assert predictor.predict(zero).digit == 0
