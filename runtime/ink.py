@@ -18,7 +18,9 @@ The steps, each robust to a digit that fills much of the picture (a tight crop, 
    and texture fall below it; boxes drawn around writing (a form's field, a comb) are erased
    along their lines; long straight lines that run past the digit on both sides (the ruling of
    a page; sheared level first when the page was photographed a few degrees off) and parts
-   that line the picture's edge (a page's edge) are dropped;
+   that line the picture's edge (a page's edge) are dropped, and so are soft parts beside a
+   sharp digit (a shadow reaching into the photo, see drop_shadows); a ring drawn around the
+   digit and touching it is taken away for a second reading (without_ring);
 5. a sheet on a desk (a note on a dark table): when the heaviest part is a solid, convex sheet
    with writing inside it (a quadrilateral: seen straight or at an angle), the caller reads the
    picture again with the desk painted over, the sheet turned upright if it lies turned; and a

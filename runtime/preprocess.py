@@ -405,7 +405,8 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     """read_page, then the other readings worth trying, each if it has a digit: the picture with
     the desk around a sheet painted in the sheet's level, when it shows one (turned upright if
     the sheet lies turned; the page's `turn` says how), the page read with the other
-    polarity when the picture leaves that unclear, and the page read with one paper level when
+    polarity when the picture leaves that unclear, the page without a ring drawn around its
+    digit and touching it (see ink.without_ring), and the page read with one paper level when
     the paper's surface rises under the digit (a thick body or a stroke along the picture's side
     taken for shadow, see ink.surface_took_ink).
 
