@@ -129,14 +129,19 @@ def holes(mask: np.ndarray) -> np.ndarray:
     return ~mask & ~np.isin(outside, edge)
 
 
-def stroke_width(mask: np.ndarray) -> float:
-    """The mean width of the strokes: twice the area over the boundary's length."""
+def interior(mask: np.ndarray) -> np.ndarray:
+    """The mask's pixels whose four neighbours are all in it (the array's sides count as in)."""
     inner = mask.copy()
     inner[1:] &= mask[:-1]
     inner[:-1] &= mask[1:]
     inner[:, 1:] &= mask[:, :-1]
     inner[:, :-1] &= mask[:, 1:]
-    boundary = int(mask.sum() - inner.sum())
+    return inner
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """The mean width of the strokes: twice the area over the boundary's length."""
+    boundary = int(mask.sum() - interior(mask).sum())
     return 2.0 * float(mask.sum()) / max(boundary, 1)
 
 

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-from runtime.components import Parts, holes, mask_box, parts, runs, stroke_width
+from runtime.components import Parts, holes, interior, mask_box, parts, runs, stroke_width
 
 MIN_CONTRAST = 0.08  # ink less than this far above the paper (0..1) is no digit
 INK_LEVEL = 0.45  # parts are made of ink above this share of the ink's level
@@ -68,7 +68,8 @@ SHARP = 0.1  # ... soft along at most this share of its own, and the shadow's pa
 SHADOW_AREA = 0.5  # ... at least this share of the largest sharp part's
 SHADOW_RIM = 2  # (px around a shadow's part taken out of the ink with it)
 RING_SIDE = 12  # a ring drawn around a digit and touching it: at least this many px across,
-RING_ROUND = 0.7  # ... its box at least this share as wide as tall (or as tall as wide),
+RING_ROUND = 0.7  # ... its box at least this share as wide as tall (or as tall as wide; a ring
+# apart from the digit: its hole at least this share as wide as tall, see preprocess._encloses),
 RING_CONVEX = 0.9  # ... filled in, it covers this share of its convex hull
 RING_ELLIPSE = 1.1  # ... and at most this share of the ellipse in its box (a square: 4/pi),
 RING_RIM = 1.5  # ... and its rim, this many stroke widths deep, taken away
@@ -386,13 +387,15 @@ class Page:
     surface: np.ndarray | None = None  # ... and that surface (None: one paper level)
 
 
-def clean(grey: np.ndarray, white_on_black: bool | None = None, flat: bool = False) -> Page:
-    """Grey levels in [0, 1] -> the page's ink and its parts; the polarity is found unless given.
-    `flat`: the paper taken as one level (see surface_took_ink), not a surface."""
-    unclear = False
+def clean(
+    grey: np.ndarray, white_on_black: bool | None = None, flat: bool = False, clear: bool = True
+) -> Page:
+    """Grey levels in [0, 1] -> the page's ink and its parts; the polarity is found unless given
+    (`clear`: whether a given one was clear, see polarity). `flat`: the paper taken as one level
+    (see surface_took_ink), not a surface."""
     if white_on_black is None:
         white_on_black, clear = polarity(grey)
-        unclear = not clear
+    unclear = not clear
     raw = grey if white_on_black else 1.0 - grey
     surface = paper_level(raw) if flat else paper_surface(raw)
     ink = stretch(raw - surface)
@@ -400,12 +403,17 @@ def clean(grey: np.ndarray, white_on_black: bool | None = None, flat: bool = Fal
     ink = erase_edges(ink, edges)
     slopes = line_slopes(ink)
     ink = remove_ruling(erase_frames(ink, edges, slopes), slopes, edges)
-    found = parts(ink > INK_LEVEL, ink)
-    keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
+    found, keep = kept_parts(ink)
     keep, ink = drop_shadows(found, keep, ink)
     uneven = isinstance(surface, np.ndarray)
     return Page(ink, found, keep, white_on_black=white_on_black, unclear=unclear,
                 raw=raw if uneven else None, surface=surface if uneven else None)  # fmt: skip
+
+
+def kept_parts(ink: np.ndarray) -> tuple[Parts, list[int]]:
+    """The ink's parts (above INK_LEVEL), and those kept: all but what is left of a page's edge."""
+    found = parts(ink > INK_LEVEL, ink)
+    return found, [k for k in range(len(found)) if not lines_an_edge(found, k)]
 
 
 def paint_desk(grey: np.ndarray, sheet: np.ndarray, level: float) -> np.ndarray:
@@ -760,12 +768,7 @@ def soft_share(found: Parts, k: int, ink: np.ndarray) -> float:
     top, left, bottom, right = found.top[k], found.left[k], found.bottom[k], found.right[k]
     box = (slice(max(top - 1, 0), bottom + 1), slice(max(left - 1, 0), right + 1))
     mine, a = found.labels[box] == k + 1, ink[box]
-    inner = mine.copy()
-    inner[1:] &= mine[:-1]
-    inner[:-1] &= mine[1:]
-    inner[:, 1:] &= mine[:, :-1]
-    inner[:, :-1] &= mine[:, 1:]
-    edge = mine & ~inner
+    edge = mine & ~interior(mine)
     gy, gx = np.gradient(a) if min(a.shape) >= 2 else (np.zeros_like(a), np.zeros_like(a))
     level = max(float(np.percentile(a[mine], 90)), 1e-6)
     return float(np.mean(np.hypot(gx, gy)[edge] < SOFT_EDGE * level))
@@ -819,7 +822,7 @@ def without_ring(page: Page) -> Page | None:
     mine = found.labels[box] == k + 1
     filled = mine | holes(mine)
     area = float(filled.sum())
-    if area < RING_CONVEX * polygon_area(hull(filled)) or area > RING_ELLIPSE * np.pi / 4 * h * w:
+    if area > RING_ELLIPSE * np.pi / 4 * h * w or area < RING_CONVEX * polygon_area(hull(filled)):
         return None
     depth = max(1, round(RING_RIM * stroke_width(mine)))
     rim = mine & grow(np.pad(~filled, 1, constant_values=True), depth)[1:-1, 1:-1]
@@ -828,8 +831,7 @@ def without_ring(page: Page) -> Page | None:
         return None
     ink = page.ink.copy()
     ink[box] *= ~grow(rim, 1)
-    found = parts(ink > INK_LEVEL, ink)
-    keep = [k for k in range(len(found)) if not lines_an_edge(found, k)]
+    found, keep = kept_parts(ink)
     return replace(page, ink=ink, parts=found, keep=keep)
 
 

@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from runtime.components import holes, parts, stroke_width
 from runtime.errors import first_line
 from runtime.ink import (
+    RING_ROUND,
     NoInkError,
     Page,
     Turn,
@@ -46,8 +47,7 @@ SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the shee
 SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
 UNDERLINE = 0.25  # a flat part under a digit, at most this share of its width tall, underlines it
 UNDERLINE_SLACK = 0.1  # ... when it runs along the digit to within this share of its width
-ENCLOSED = 0.4  # a ring around a digit: the digit is at least this share of the ring's hole tall,
-ROUND = 0.7  # ... and the hole at least this share of its height wide
+ENCLOSED = 0.4  # a ring around a digit: the digit is at least this share of the ring's hole tall
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 
 
@@ -423,11 +423,11 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     if orientation(img) in (5, 6, 7, 8):  # turned a quarter: the sides swap
         full_w, full_h = full_h, full_w
     grey = to_grey(work)
+    white_on_black, clear = polarity(grey)
     try:
-        pages = [clean(grey)]
+        pages = [clean(grey, white_on_black, clear=clear)]
     except NoInkError:  # nothing but paper, or a sheet so large that it passed for the light
         pages = []
-    white_on_black = pages[0].white_on_black if pages else polarity(grey)[0]
     found = find_sheet(grey, white_on_black)
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
@@ -486,8 +486,9 @@ def _with_a_digit(
     `flat`), if it has a digit; else None."""
     try:
         page = clean(grey, white_on_black, flat)
-        select_digit(page)
-    except (NoInkError, NoDigitError):
+    except NoInkError:
+        return None
+    if not _has_digit(page):
         return None
     page.turn = turned
     return page
@@ -587,7 +588,7 @@ def digit_and_marks(page: Page) -> tuple[list[int], list[int]]:
 def _encloses(p, k: int, group: set[int]) -> bool:
     """Whether part k is a ring drawn around the rest of the digit (a circled answer, a box left
     of a form's field): the rest lies in the holes k closes in, and is at least ENCLOSED of their
-    height, in a hole at least ROUND as wide as it is tall. No digit holds a part of itself in
+    height, in a hole at least RING_ROUND as wide as it is tall. No digit holds a part of itself in
     a closed loop of its own (a 6's loop drawn apart from its stem lies beside the stem's curve,
     in none of its holes), but for a dotted zero: its dot is smaller than that, or lies in a
     hole narrower than that (a typeset zero's inner bar, as Hack draws it)."""
@@ -604,7 +605,7 @@ def _encloses(p, k: int, group: set[int]) -> bool:
         return False
     rows, cols = np.flatnonzero(closed_in.any(1)), np.flatnonzero(closed_in.any(0))
     tall, wide = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
-    return inner[3] - inner[1] >= ENCLOSED * tall and wide >= ROUND * tall
+    return inner[3] - inner[1] >= ENCLOSED * tall and wide >= RING_ROUND * tall
 
 
 def _underlines(p, k: int, group: set[int]) -> bool:

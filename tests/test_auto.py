@@ -1007,6 +1007,13 @@ def test_specks_do_not_move_the_box(mnist_test):
     assert np.abs(MODEL.pixels(a) - MODEL.pixels(b)).max() < 0.02
 
 
+def as_jpeg(levels: np.ndarray, quality: int) -> Image.Image:
+    """A picture of grey or RGB levels (0..255, clipped), saved as JPEG and opened again."""
+    out = io.BytesIO()
+    Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=quality)
+    return Image.open(out)
+
+
 def blank(kind: str) -> Image.Image:
     rng = np.random.default_rng(0)
     h, w = 240, 320
@@ -1025,10 +1032,7 @@ def blank(kind: str) -> Image.Image:
     if kind == "empty-canvas":
         return Image.fromarray(np.zeros((h, w, 4), np.uint8), "RGBA")
     if kind == "green-paper-jpeg-noise":  # colour: read along its colours' main axis too
-        out = io.BytesIO()
-        a = np.array([120, 200, 110]) + rng.normal(0, 4, (h, w, 3))
-        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=70)
-        return Image.open(out)
+        return as_jpeg(np.array([120, 200, 110]) + rng.normal(0, 4, (h, w, 3)), 70)
     if kind == "colour-noise":
         return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
     if kind == "hue-noise":  # red and green varying against each other at one luminance
@@ -1755,10 +1759,7 @@ def on_a_screen(digit: np.ndarray, seed: int, dark_ink: bool = True) -> Image.Im
     rgb = np.stack([0.6 + 0.4 * np.cos(2 * np.pi * (x / pitch - k / 3)) for k in range(3)], -1)
     rows = 0.85 + 0.15 * np.cos(2 * np.pi * np.arange(h) / pitch)[:, None, None]
     tint = np.array([0.85, 0.95, 1.1])
-    picture = level[..., None] * rgb * rows * tint + rng.normal(0, 4, (h, w, 3))
-    out = io.BytesIO()
-    Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=85)
-    return Image.open(out)
+    return as_jpeg(level[..., None] * rgb * rows * tint + rng.normal(0, 4, (h, w, 3)), 85)
 
 
 @pytest.mark.parametrize("dark_ink", [True, False], ids=["dark-ink", "light-ink"])
@@ -1820,10 +1821,7 @@ def shadowed(digit: np.ndarray, seed: int) -> Image.Image:
     ImageDraw.Draw(shade).ellipse([cx - w / 2, cy - 0.35 * h, cx + w / 2, cy + 0.35 * h], fill=255)
     shade = np.asarray(shade.filter(ImageFilter.GaussianBlur(rng.uniform(12, 24))), np.float32)
     paper = 235 * (1 - rng.uniform(0.4, 0.6) * shade / 255)
-    grey = paper * (1 - a) + 25 * a + rng.normal(0, 3, (h, w))
-    out = io.BytesIO()
-    Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=85)
-    return Image.open(out)
+    return as_jpeg(paper * (1 - a) + 25 * a + rng.normal(0, 3, (h, w)), 85)
 
 
 def test_a_soft_shadow_reaching_into_the_photo_is_no_ink(mnist_test, predictor):
