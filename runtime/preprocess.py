@@ -408,7 +408,10 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     polarity when the picture leaves that unclear, the page without a ring drawn around its
     digit and touching it (see ink.without_ring), and the page read with one paper level when
     the paper's surface rises under the digit (a thick body or a stroke along the picture's side
-    taken for shadow, see ink.surface_took_ink).
+    taken for shadow, see ink.surface_took_ink). A picture in which the first reading finds no
+    ink at all, though its polarity is clear, is read with one paper level before anything else:
+    a thick digit covering most of its picture (a low-resolution one, upscaled smoothly) can
+    have the paper's surface rise under all of it.
 
     A ruled page or a form photographed a few degrees off is read as it lies: its lines are
     sheared level where they are looked for (see ink.erase_frames, ink.remove_ruling). Turning
@@ -426,8 +429,10 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     white_on_black, clear = polarity(grey)
     try:
         pages = [clean(grey, white_on_black, clear=clear)]
-    except NoInkError:  # nothing but paper, or a sheet so large that it passed for the light
-        pages = []
+    except NoInkError:  # nothing but paper, or a sheet so large that it passed for the light,
+        # or a thick digit filling its frame that the paper's surface rose under everywhere
+        flat = _with_a_digit(grey, white_on_black, flat=True) if clear else None
+        pages = [flat] if flat is not None else []
     found = find_sheet(grey, white_on_black)
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None

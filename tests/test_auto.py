@@ -681,6 +681,37 @@ def test_shear_moves_whole_columns_and_unshear_undoes_it():
     assert np.count_nonzero(sheared.any(1)) == 1
 
 
+def smooth_grid(digit: np.ndarray, side: int, levels: int, factor: int) -> Image.Image:
+    """An MNIST digit filling a side x side grid (the bench's low-resolution recipe), its grey
+    quantised to `levels`, enlarged `factor` times smoothly (bilinear), light on dark."""
+    from benchmarks.imagesets import crop_to_ink
+
+    box = crop_to_ink(digit.astype(np.float32) / 255.0, 0.2)
+    fit = side / max(box.shape)
+    size = (max(1, round(box.shape[1] * fit)), max(1, round(box.shape[0] * fit)))
+    small = np.asarray(Image.fromarray(box).resize(size, Image.Resampling.BOX))
+    grid = np.zeros((side, side), np.float32)
+    top, left = (side - small.shape[0]) // 2, (side - small.shape[1]) // 2
+    grid[top : top + small.shape[0], left : left + small.shape[1]] = small
+    grid = np.round(grid / grid.max() * (levels - 1)) / (levels - 1)
+    img = Image.fromarray((grid * 255).astype(np.uint8))
+    return img.resize((side * factor, side * factor), Image.Resampling.BILINEAR)
+
+
+@pytest.mark.parametrize("i", [311, 440, 495])
+def test_a_thick_digit_the_paper_s_surface_rose_under_everywhere_is_read_flat(
+    mnist_test, predictor, i
+):
+    """MNIST test digits brought down to 8 px (8 grey levels) and enlarged 15 times smoothly:
+    ink covers over half the picture, the paper's surface (an opening) rose under much of it,
+    and what was left of it stood above no noise floor ('no digit found', in either polarity).
+    With a clear polarity, such a picture is read again with one paper level."""
+    images, labels = mnist_test
+    light = smooth_grid(images[i], 8, 8, 15)
+    for picture in (light, ImageOps.invert(light)):
+        assert predictor.predict(picture).digit == labels[i]
+
+
 @pytest.mark.parametrize("n", [583, 853])
 def test_the_rim_of_a_blurred_zero_filling_its_frame_is_no_ruling(mnist_test, predictor, n):
     """Two low-resolution 0s of the bench (upscaled smoothly, filling their frame): the flat
