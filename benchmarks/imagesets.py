@@ -24,7 +24,9 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
 - angle: a pen digit on a page or note filling much of the photo, taken at an angle (its far
   side 30-90 % as long as its near side, turned up to 8 degrees), the desk beyond its edges;
 - hue: a digit whose colour differs from its paper's in hue more than in luminance (under
-  0.15 apart), drawn (PNG) or photographed (JPEG).
+  0.15 apart), drawn (PNG) or photographed (JPEG);
+- pencil: a digit drawn with a paint program's pencil: its centre line, 1-2 px wide and
+  aliased, on a canvas of 250-1,200 px.
 
 Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
 development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
@@ -55,7 +57,7 @@ from benchmarks.photolike import photo_like
 
 CATEGORIES = (
     "mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits", "desk",
-    "forms", "angle", "hue",
+    "forms", "angle", "hue", "pencil",
 )  # fmt: skip
 
 # Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
@@ -575,6 +577,54 @@ def hue_set(images, labels, rng, count) -> Iterator[Sample]:
 lowres_set = each_digit(lowres, ".png")
 
 
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """A boolean image thinned to lines one pixel wide (Zhang and Suen's thinning)."""
+    b = mask.astype(np.uint8)
+    changed = True
+    while changed:
+        changed = False
+        for first in (True, False):
+            p = np.pad(b, 1)
+            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
+                 p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]  # fmt: skip
+            count = sum(n)
+            turns = sum((n[i] == 0) & (n[(i + 1) % 8] == 1) for i in range(8))
+            if first:
+                side = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
+            else:
+                side = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
+            gone = (b == 1) & (count >= 2) & (count <= 6) & (turns == 1) & side
+            if gone.any():
+                b[gone] = 0
+                changed = True
+    return b.astype(bool)
+
+
+def pencil(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A digit drawn with a paint program's pencil: the MNIST digit's centre line, 1-2 px wide
+    and aliased, on a canvas of 250-1,200 px; a fifth light on dark."""
+    lines = skeleton(digit > 127)
+    step = rng.uniform(8, 30)  # canvas px per MNIST px
+    side = int(28 * step * rng.uniform(1.0, 1.4))
+    offset = (side - 28 * step) / 2
+    dark = rng.random() < 0.2
+    img = Image.new("L", (side, side), int(rng.integers(0, 40) if dark else rng.integers(225, 256)))
+    draw = ImageDraw.Draw(img)
+    ink = int(rng.integers(215, 256) if dark else rng.integers(0, 60))
+    width = int(rng.integers(1, 3))
+    on = set(zip(*(a.tolist() for a in np.nonzero(lines)), strict=True))
+    for y, x in sorted(on):
+        for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            if (y + dy, x + dx) in on:
+                ends = [(offset + x * step, offset + y * step),
+                        (offset + (x + dx) * step, offset + (y + dy) * step)]  # fmt: skip
+                draw.line(ends, fill=ink, width=width)
+    return encode(img, "PNG"), f"{width}px-{side}{'-light-on-dark' if dark else ''}"
+
+
+pencil_set = each_digit(pencil, ".png")
+
+
 # ---------------------------------------------------------------------------------------------
 # Real handwriting of other writers: UCI optdigits, as scikit-learn ships it
 
@@ -710,6 +760,7 @@ def generators(cache: Path, fonts: str = "dev", optdigits: str = "bench") -> dic
         "forms": forms_set,
         "angle": angle_set,
         "hue": hue_set,
+        "pencil": pencil_set,
     }
 
 

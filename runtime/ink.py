@@ -228,7 +228,7 @@ def paper_surface(ink: np.ndarray) -> np.ndarray | float:
         return paper_level(ink)
     coarse = _coarse(box3(ink), _coarse_step(ink.shape), np.min)
     r = max(1, round(OPENING * max(coarse.shape)))
-    opened = _max_filter(_min_filter(coarse, r), r)
+    opened = max_filter(_min_filter(coarse, r), r)
     return _resize(box3(opened), (h, w))
 
 
@@ -308,7 +308,8 @@ def _min_filter(a: np.ndarray, r: int) -> np.ndarray:
     return a
 
 
-def _max_filter(a: np.ndarray, r: int) -> np.ndarray:
+def max_filter(a: np.ndarray, r: int) -> np.ndarray:
+    """Each value the maximum of the (2r+1) x (2r+1) square around it (a grey dilation)."""
     return -_min_filter(-a, r)
 
 

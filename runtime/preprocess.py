@@ -10,6 +10,7 @@ aspect ratio and centred by centre of mass. The field, mean and std are the mode
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from runtime.ink import (
     find_page,
     find_sheet,
     grow,
+    max_filter,
     paint_desk,
     polarity,
     smoothed,
@@ -43,6 +45,7 @@ WORK_SIDE = 384  # auto analyses at most this many pixels along the longer side
 BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
+THIN_STROKE = 1.5  # px: strokes that framing would make thinner than this are widened to it
 SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the sheet itself
 SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
 UNDERLINE = 0.25  # a flat part under a digit, at most this share of its width tall, underlines it
@@ -638,6 +641,10 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
 
     Only ink on and beside the digit's parts is kept, so that ruling, specks and other marks
     inside the box do not reach the model; the crop keeps a margin for the strokes' soft edges.
+    Strokes that the fit would bring under THIN_STROKE px wide (a 1-2 px pencil on a canvas of
+    hundreds: a line a tenth of a pixel wide, and as faint, once fitted) are widened first, with
+    a maximum filter, so that they arrive that wide and at their full level (MNIST's strokes
+    are 2-3 px wide in the field).
     """
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     if rows.size == 0:
@@ -650,9 +657,12 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
     y0, x0 = max(rows[0] - pad, 0), max(cols[0] - pad, 0)
     y1, x1 = rows[-1] + 1 + pad, cols[-1] + 1 + pad
     ink, digit = ink[y0:y1, x0:x1], digit[y0:y1, x0:x1]
-    ink = ink * grow(_with_faint_ink(ink, digit), max(1, round(stroke_width(digit) / 2)))
+    width = stroke_width(digit)
+    ink = ink * grow(_with_faint_ink(ink, digit), max(1, round(width / 2)))
     top, left = max(rows[0] - y0 - margin, 0), max(cols[0] - x0 - margin, 0)
     crop = ink[top : rows[-1] - y0 + 1 + margin, left : cols[-1] - x0 + 1 + margin]
+    if width * scale < THIN_STROKE:  # a hairline: a 1 px pencil on a large canvas
+        crop = max_filter(crop, math.ceil((THIN_STROKE / scale - width) / 2))
     h, w = crop.shape
     target = (max(1, round(w * scale)), max(1, round(h * scale)))
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR

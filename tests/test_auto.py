@@ -681,6 +681,23 @@ def test_shear_moves_whole_columns_and_unshear_undoes_it():
     assert np.count_nonzero(sheared.any(1)) == 1
 
 
+def test_a_hairline_is_framed_as_wide_and_strong_as_mnist_s_strokes(mnist_test):
+    """MNIST test digits drawn with a paint program's 1-2 px pencil on canvases of 250-1,200 px
+    (the bench's pencil category): fitted into the 20 px box as they are, their lines were a
+    tenth of a pixel wide and as faint (peaking at 0.3-0.5, nothing above half the level).
+    Widened before the fit, they arrive at the full level, covering about as much of the field
+    as the digit itself does in MNIST."""
+    from benchmarks.imagesets import pencil
+
+    images, _ = mnist_test
+    for i in range(10):
+        data, kind = pencil(images[i], np.random.default_rng([7, i]))
+        x = MODEL.pixels(preprocess(Image.open(io.BytesIO(data)), "auto", MODEL))
+        own = int((images[i] > 127).sum())
+        assert x.max() > 0.95, kind
+        assert 0.5 * own <= (x > 0.5).sum() <= 2 * own, kind
+
+
 def smooth_grid(digit: np.ndarray, side: int, levels: int, factor: int) -> Image.Image:
     """An MNIST digit filling a side x side grid (the bench's low-resolution recipe), its grey
     quantised to `levels`, enlarged `factor` times smoothly (bilinear), light on dark."""

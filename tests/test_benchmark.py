@@ -226,6 +226,7 @@ def test_every_category_generates_a_picture(mnist_dir, tmp_path):
         "forms",
         "angle",
         "hue",
+        "pencil",
     ):
         make = generators(tmp_path, "all")[category]
         samples = list(make(images[:50], labels[:50], np.random.default_rng(0), 2))
