@@ -411,10 +411,8 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     polarity when the picture leaves that unclear, the page without a ring drawn around its
     digit and touching it (see ink.without_ring), and the page read with one paper level when
     the paper's surface rises under the digit (a thick body or a stroke along the picture's side
-    taken for shadow, see ink.surface_took_ink). A picture in which the first reading finds no
-    ink at all, though its polarity is clear, is read with one paper level before anything else:
-    a thick digit covering most of its picture (a low-resolution one, upscaled smoothly) can
-    have the paper's surface rise under all of it.
+    taken for shadow, see ink.surface_took_ink). A picture in which grey shows no ink at all
+    has last resorts (see _last_resorts).
 
     A ruled page or a form photographed a few degrees off is read as it lies: its lines are
     sheared level where they are looked for (see ink.erase_frames, ink.remove_ruling). Turning
@@ -432,10 +430,8 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     white_on_black, clear = polarity(grey)
     try:
         pages = [clean(grey, white_on_black, clear=clear)]
-    except NoInkError:  # nothing but paper, or a sheet so large that it passed for the light,
-        # or a thick digit filling its frame that the paper's surface rose under everywhere
-        flat = _with_a_digit(grey, white_on_black, flat=True) if clear else None
-        pages = [flat] if flat is not None else []
+    except NoInkError:  # nothing but paper, or a sheet so large that it passed for the light
+        pages = []
     found = find_sheet(grey, white_on_black)
     if found is not None:
         painted, sheet_turn = paint_desk(grey, found.mask, found.level), None
@@ -453,8 +449,8 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
             on_page = _with_a_digit(painted, white_on_black)
             if on_page is not None:
                 pages, grey = [on_page], painted
-    if not pages:  # ink that differs from its paper in hue, or on a textured ground
-        pages, grey = _last_resorts(work, grey)
+    if not pages:  # ink that differs from its paper in hue, on a textured ground, or too thick
+        pages, grey = _last_resorts(work, grey, white_on_black if clear else None)
     if alternatives and pages[0].unclear:
         other = _with_a_digit(grey, not pages[0].white_on_black, pages[0].turn)
         pages += [other] if other is not None else []
@@ -469,11 +465,16 @@ def read_pages(img: Image.Image, side: int = WORK_SIDE, alternatives: bool = Tru
     return pages
 
 
-def _last_resorts(work: Image.Image, grey: np.ndarray) -> tuple[list[Page], np.ndarray]:
+def _last_resorts(
+    work: Image.Image, grey: np.ndarray, white_on_black: bool | None
+) -> tuple[list[Page], np.ndarray]:
     """A picture in which grey shows no ink, read again: along its colours' main axis (ink that
     differs from its paper in hue alone, see colour_contrast), then smoothed (ink on a ground
     whose texture is as strong as it at the pixels' scale: a screen's sub-pixels, wood grain,
-    fabric; see ink.smoothed); NoDigitError if none of these shows a digit."""
+    fabric; see ink.smoothed), then, when its polarity was clear (`white_on_black`, else None),
+    with one paper level (a thick digit covering most of its picture, a low-resolution one
+    upscaled smoothly, which the paper's surface rose under everywhere); NoDigitError if none
+    of these shows a digit."""
     colour = colour_contrast(work)
     for candidate in (colour, smoothed(grey)):
         if candidate is None:
@@ -481,7 +482,10 @@ def _last_resorts(work: Image.Image, grey: np.ndarray) -> tuple[list[Page], np.n
         page = _with_a_digit(candidate)
         if page is not None:
             return [page], candidate
-    raise NoDigitError()
+    page = _with_a_digit(grey, white_on_black, flat=True) if white_on_black is not None else None
+    if page is None:
+        raise NoDigitError()
+    return [page], grey
 
 
 def _with_a_digit(

@@ -722,7 +722,8 @@ def test_a_thick_digit_the_paper_s_surface_rose_under_everywhere_is_read_flat(
     """MNIST test digits brought down to 8 px (8 grey levels) and enlarged 15 times smoothly:
     ink covers over half the picture, the paper's surface (an opening) rose under much of it,
     and what was left of it stood above no noise floor ('no digit found', in either polarity).
-    With a clear polarity, such a picture is read again with one paper level."""
+    With a clear polarity, such a picture is read with one paper level when nothing else found
+    ink (the last resort)."""
     images, labels = mnist_test
     light = smooth_grid(images[i], 8, 8, 15)
     for picture in (light, ImageOps.invert(light)):
