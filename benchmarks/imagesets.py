@@ -26,7 +26,7 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
 - hue: a digit whose colour differs from its paper's in hue more than in luminance (under
   0.15 apart), drawn (PNG) or photographed (JPEG);
 - pencil: a digit drawn with a paint program's pencil: its centre line, 1-2 px wide and
-  aliased, on a canvas of 250-1,200 px.
+  aliased, on a canvas of 220-1,180 px.
 
 Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
 development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
@@ -602,7 +602,7 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
 
 def pencil(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     """A digit drawn with a paint program's pencil: the MNIST digit's centre line, 1-2 px wide
-    and aliased, on a canvas of 250-1,200 px; a fifth light on dark."""
+    and aliased, on a canvas of 220-1,180 px; a fifth light on dark."""
     lines = skeleton(digit > 127)
     step = rng.uniform(8, 30)  # canvas px per MNIST px
     side = int(28 * step * rng.uniform(1.0, 1.4))

@@ -682,7 +682,7 @@ def test_shear_moves_whole_columns_and_unshear_undoes_it():
 
 
 def test_a_hairline_is_framed_as_wide_and_strong_as_mnist_s_strokes(mnist_test):
-    """MNIST test digits drawn with a paint program's 1-2 px pencil on canvases of 250-1,200 px
+    """MNIST test digits drawn with a paint program's 1-2 px pencil on canvases of 220-1,180 px
     (the bench's pencil category): fitted into the 20 px box as they are, their lines were a
     tenth of a pixel wide and as faint (peaking at 0.3-0.5, nothing above half the level).
     Widened before the fit, they arrive at the full level, covering about as much of the field
