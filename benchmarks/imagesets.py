@@ -327,20 +327,25 @@ ruled_set = each_digit(ruled, ".jpg")
 
 def lowres(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     """An MNIST digit brought down to 8-12 px, its grey levels quantised, upscaled."""
-    box = crop_to_ink(digit.astype(np.float32) / 255.0, 0.2)
     n = int(rng.integers(8, 13))
+    levels = int(rng.choice([2, 4, 8, 16, 17]))
+    return upscale_grid(small_grid(digit, n, levels), rng, f"{n}px-{levels}levels")
+
+
+def small_grid(digit: np.ndarray, n: int, levels: int) -> np.ndarray:
+    """An MNIST digit filling an n x n grid (centred in it, its aspect kept), its grey quantised
+    to `levels` levels; ink = 1."""
+    box = crop_to_ink(digit.astype(np.float32) / 255.0, 0.2)
     h, w = box.shape
     scale = n / max(h, w)
     small = Image.fromarray(box).resize(
         (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX
     )
-    grid = np.zeros((n, n), np.float32)  # the digit fills the frame, centred in its square
+    grid = np.zeros((n, n), np.float32)
     s = np.asarray(small, np.float32)
     top, left = (n - s.shape[0]) // 2, (n - s.shape[1]) // 2
     grid[top : top + s.shape[0], left : left + s.shape[1]] = s
-    levels = int(rng.choice([2, 4, 8, 16, 17]))
-    grid = np.round(np.clip(grid / max(grid.max(), 1e-6), 0, 1) * (levels - 1)) / (levels - 1)
-    return upscale_grid(grid, rng, f"{n}px-{levels}levels")
+    return np.round(np.clip(grid / max(grid.max(), 1e-6), 0, 1) * (levels - 1)) / (levels - 1)
 
 
 def upscale_grid(grid: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[bytes, str]:

@@ -475,17 +475,14 @@ def _last_resorts(
     with one paper level (a thick digit covering most of its picture, a low-resolution one
     upscaled smoothly, which the paper's surface rose under everywhere); NoDigitError if none
     of these shows a digit."""
-    colour = colour_contrast(work)
-    for candidate in (colour, smoothed(grey)):
-        if candidate is None:
-            continue
-        page = _with_a_digit(candidate)
+    tries = [(colour_contrast(work), None, False), (smoothed(grey), None, False)]
+    if white_on_black is not None:
+        tries.append((grey, white_on_black, True))
+    for candidate, given, flat in tries:
+        page = _with_a_digit(candidate, given, flat=flat) if candidate is not None else None
         if page is not None:
             return [page], candidate
-    page = _with_a_digit(grey, white_on_black, flat=True) if white_on_black is not None else None
-    if page is None:
-        raise NoDigitError()
-    return [page], grey
+    raise NoDigitError()
 
 
 def _with_a_digit(

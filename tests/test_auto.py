@@ -698,23 +698,6 @@ def test_a_hairline_is_framed_as_wide_and_strong_as_mnist_s_strokes(mnist_test):
         assert 0.5 * own <= (x > 0.5).sum() <= 2 * own, kind
 
 
-def smooth_grid(digit: np.ndarray, side: int, levels: int, factor: int) -> Image.Image:
-    """An MNIST digit filling a side x side grid (the bench's low-resolution recipe), its grey
-    quantised to `levels`, enlarged `factor` times smoothly (bilinear), light on dark."""
-    from benchmarks.imagesets import crop_to_ink
-
-    box = crop_to_ink(digit.astype(np.float32) / 255.0, 0.2)
-    fit = side / max(box.shape)
-    size = (max(1, round(box.shape[1] * fit)), max(1, round(box.shape[0] * fit)))
-    small = np.asarray(Image.fromarray(box).resize(size, Image.Resampling.BOX))
-    grid = np.zeros((side, side), np.float32)
-    top, left = (side - small.shape[0]) // 2, (side - small.shape[1]) // 2
-    grid[top : top + small.shape[0], left : left + small.shape[1]] = small
-    grid = np.round(grid / grid.max() * (levels - 1)) / (levels - 1)
-    img = Image.fromarray((grid * 255).astype(np.uint8))
-    return img.resize((side * factor, side * factor), Image.Resampling.BILINEAR)
-
-
 @pytest.mark.parametrize("i", [311, 440, 495])
 def test_a_thick_digit_the_paper_s_surface_rose_under_everywhere_is_read_flat(
     mnist_test, predictor, i
@@ -724,8 +707,11 @@ def test_a_thick_digit_the_paper_s_surface_rose_under_everywhere_is_read_flat(
     and what was left of it stood above no noise floor ('no digit found', in either polarity).
     With a clear polarity, such a picture is read with one paper level when nothing else found
     ink (the last resort)."""
+    from benchmarks.imagesets import small_grid
+
     images, labels = mnist_test
-    light = smooth_grid(images[i], 8, 8, 15)
+    grid = Image.fromarray((small_grid(images[i], 8, 8) * 255).astype(np.uint8))
+    light = grid.resize((120, 120), Image.Resampling.BILINEAR)
     for picture in (light, ImageOps.invert(light)):
         assert predictor.predict(picture).digit == labels[i]
 
