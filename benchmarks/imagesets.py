@@ -26,7 +26,10 @@ handwriting of 43 other writers, in scikit-learn's copy); never from MNIST's tra
 - hue: a digit whose colour differs from its paper's in hue more than in luminance (under
   0.15 apart), drawn (PNG) or photographed (JPEG);
 - pencil: a digit drawn with a paint program's pencil: its centre line, 1-2 px wide and
-  aliased, on a canvas of 220-1,180 px.
+  aliased, on a canvas of 220-1,180 px;
+- outline: hollow digits: half a child's 'bubble' digit (the MNIST digit thickened, only its
+  outline drawn, 1-3.5 % of its height wide), half typeset digits drawn as outlines (the
+  typeset fonts, stroked, their insides left paper); either polarity, some JPEG.
 
 Fonts come from Debian packages (benchmarks/setup_bench.sh installs them). Each font set has a
 development part and a held-out part: `--fonts heldout` measures on fonts never looked at while
@@ -57,7 +60,7 @@ from benchmarks.photolike import photo_like
 
 CATEGORIES = (
     "mnist", "photo", "drawing", "ruled", "fonts", "handfonts", "lowres", "optdigits", "desk",
-    "forms", "angle", "hue", "pencil",
+    "forms", "angle", "hue", "pencil", "outline",
 )  # fmt: skip
 
 # Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
@@ -738,6 +741,67 @@ def typeset(font_path: Path, digit: int, rng: np.random.Generator) -> tuple[byte
     return encode(image, "PNG"), kind
 
 
+def bubble(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A child's 'bubble' digit: the MNIST digit 40-220 px tall, its strokes thickened by 2-8 %
+    of that on each side, and only their outline drawn, 1-3.5 % of it wide (ink in [0, 1])."""
+    height = int(rng.integers(40, 220))
+    body = np.pad(upscaled_digit(digit, height) > 0.5, int(0.12 * height) + 4)
+    body = dilate(body.astype(np.float32), rng.uniform(0.02, 0.08) * height)
+    line = max(1, round(rng.uniform(0.01, 0.035) * height))
+    inside = ~dilate((~body).astype(np.float32), line)
+    return crop_to_ink((body & ~inside).astype(np.float32))
+
+
+def outlined_glyph(font: ImageFont.FreeTypeFont, char: str, stroke: int) -> np.ndarray:
+    """A glyph drawn as an outline `stroke` px wide around it, its inside left paper (0..1)."""
+    left, top, right, bottom = font.getbbox(char, stroke_width=stroke)
+    img = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    draw = ImageDraw.Draw(img)
+    draw.text((1 - left, 1 - top), char, font=font, fill=0, stroke_width=stroke, stroke_fill=255)
+    inside = Image.new("L", img.size, 0)
+    ImageDraw.Draw(inside).text((1 - left, 1 - top), char, font=font, fill=255)
+    outline = np.clip(np.asarray(img, np.float32) - np.asarray(inside, np.float32), 0, 255)
+    return crop_to_ink(outline / 255.0)
+
+
+def outline_set(groups: dict[str, list[str]], part: str) -> Callable:
+    """Hollow digits: the even ones bubble digits of MNIST digits, the odd ones a typeset digit
+    (n % 10) in a font of `groups`' `part`, 24-200 px, drawn as an outline 1-3 % of that wide;
+    on a canvas 1.2-2 times as large, a fifth light on dark, a quarter of them JPEG."""
+
+    def make(images, labels, rng, count) -> Iterator[Sample]:
+        names = groups["dev"] + groups["heldout"] if part == "all" else groups[part]
+        fonts = font_files(names)
+        for n in range(count):
+            if n % 2 == 0:
+                i = int(rng.integers(len(images)))
+                ink, label, kind = bubble(images[i], rng), int(labels[i]), "bubble"
+            else:
+                font = fonts[int(rng.integers(len(fonts)))]
+                size = int(rng.integers(24, 200))
+                stroke = max(1, round(size * rng.uniform(0.01, 0.03)))
+                ink = outlined_glyph(ImageFont.truetype(str(font), size), str(n % 10), stroke)
+                label, kind = n % 10, f"{font.stem}-{stroke}px"
+            h, w = ink.shape
+            top, left = (int(rng.integers(0, int(v * rng.uniform(0.2, 1.0)) + 1)) for v in (h, w))
+            canvas = np.zeros((h + top + int(h * rng.uniform(0.0, 0.8)),
+                               w + left + int(w * rng.uniform(0.0, 0.8))), np.float32)  # fmt: skip
+            canvas[top : top + h, left : left + w] = ink
+            dark = rng.random() < 0.2
+            paper = rng.integers(0, 50) if dark else rng.integers(215, 256)
+            tone = rng.integers(190, 256) if dark else rng.integers(0, 80)
+            grey = paper * (1 - canvas) + tone * canvas + rng.normal(0, 2, canvas.shape)
+            image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
+            kind += "-light-on-dark" if dark else ""
+            if rng.random() < 0.25:
+                data = encode(image.convert("RGB"), "JPEG", quality=int(rng.integers(70, 96)))
+                yield Sample(data, ".jpg", label, kind)
+            else:
+                yield Sample(encode(image, "PNG"), ".png", label, kind)
+
+    return make
+
+
 def font_set(groups: dict[str, list[str]], part: str) -> Callable:
     def make(images, labels, rng, count) -> Iterator[Sample]:
         names = groups["dev"] + groups["heldout"] if part == "all" else groups[part]
@@ -766,6 +830,7 @@ def generators(cache: Path, fonts: str = "dev", optdigits: str = "bench") -> dic
         "angle": angle_set,
         "hue": hue_set,
         "pencil": pencil_set,
+        "outline": outline_set(TYPESET_FONTS, fonts),
     }
 
 

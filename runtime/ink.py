@@ -80,6 +80,10 @@ PAGE_DESK = 0.02  # a page photographed at an angle: the desk beyond it covers t
 # of the picture,
 PAGE_BORDER = 0.25  # ... and of the picture's border,
 PAGE_DARK = 0.95  # ... and lies in the ink's tone over this share of it (a desk has no paper)
+HOLLOW_WIDE = 0.3  # a hole inside a hollow stroke is at most this share of the digit's size wide,
+HOLLOW_LONG = 6.0  # ... at least this many times as long as it is wide,
+HOLLOW_LINE = 1.5  # ... and at least this many times as wide as the lines drawn around it;
+HOLLOW_SHARE = 0.3  # the digit is hollow when such holes cover this share of its ink's area
 
 
 class NoInkError(Exception):
@@ -331,6 +335,52 @@ def grow(mask: np.ndarray, radius: int = 1, axes: tuple[int, ...] = (0, 1)) -> n
         n = 2 * radius + 1
         out = sums[n:] - sums[:-n] if axis == 0 else sums[:, n:] - sums[:, :-n]
     return out > 0
+
+
+def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
+    """The insides of a hollow digit's strokes (an outline font, a child's 'bubble' digit), to be
+    filled; None for a digit drawn with solid strokes.
+
+    Drawn as outlines, a digit's strokes are thin lines in pairs, and the model reads the pairs
+    as strokes of their own (an outlined 7 as an 8). The inside of a hollow stroke is a hole in
+    the ink shaped like the stroke: long and narrow (its mean width, twice its area over its
+    boundary, HOLLOW_WIDE of the digit's size at most, its length HOLLOW_LONG times that at
+    least), and wider than the lines around it (HOLLOW_LINE); a solid digit's holes, its loops,
+    are round or as wide as a third of the digit. Holes are looked for in the mask with its
+    diagonal steps closed (a one-pixel line of a small outline joins its pixels only at their
+    corners), and in the mask grown by a pixel (a sketched outline leaves gaps of a pixel or
+    two), grown back to their size.
+    """
+    box = mask_box(mask)
+    if box is None:
+        return None
+    left, top, right, bottom = box
+    lines = _closed_diagonals(mask[top:bottom, left:right])
+    found = holes(lines) | grow(holes(grow(lines, 1)), 1) & ~lines
+    if found.sum() < HOLLOW_SHARE * lines.sum():  # not even with every hole filled
+        return None
+    size, line = max(bottom - top, right - left), stroke_width(lines)
+    insides = np.zeros_like(found)
+    each = parts(found)
+    for k in range(len(each)):
+        hole = np.pad(each.labels[each.top[k] : each.bottom[k], each.left[k] : each.right[k]], 1)
+        width = stroke_width(hole == k + 1)  # (padded: its sides are boundary)
+        long = each.area[k] >= HOLLOW_LONG * width * width
+        if long and HOLLOW_LINE * line <= width <= HOLLOW_WIDE * size:
+            insides |= each.labels == k + 1
+    if insides.sum() < HOLLOW_SHARE * lines.sum():
+        return None
+    out = np.zeros(mask.shape, bool)
+    out[top:bottom, left:right] = insides
+    return out
+
+
+def _closed_diagonals(mask: np.ndarray) -> np.ndarray:
+    """The mask with each pixel added whose two neighbours on one of its corners are in it, so
+    that a line joined only at its pixels' corners closes in what it surrounds."""
+    p = np.pad(mask, 1)
+    up, down, left, right = p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]
+    return mask | (up & right) | (up & left) | (down & right) | (down & left)
 
 
 def stretch(ink: np.ndarray) -> np.ndarray:

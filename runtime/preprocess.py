@@ -30,6 +30,7 @@ from runtime.ink import (
     find_page,
     find_sheet,
     grow,
+    hollow_insides,
     max_filter,
     paint_desk,
     polarity,
@@ -45,6 +46,7 @@ WORK_SIDE = 384  # auto analyses at most this many pixels along the longer side
 BOX_SHARE = 20 / 28  # MNIST: the ink fits 20x20 of the 28x28 field
 SPECK = 0.02  # a part with less ink than this share of the digit's main part is a speck
 FAINT = 0.15  # ink above this share of its level that runs on from the digit's parts is kept
+SOFT_EDGE = 2  # px: the faint ink this near the digit's parts is their soft edge (ruling beyond)
 THIN_STROKE = 1.5  # px: strokes that framing would make thinner than this are widened to it
 SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the sheet itself
 SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
@@ -382,21 +384,23 @@ def preprocess_auto(img: Image.Image, model: ModelInput) -> np.ndarray:
 def auto_inputs(img: Image.Image, model: ModelInput, alternatives: bool = True) -> np.ndarray:
     """`auto`'s model inputs (k, height, width) to try, the likelier first: one, or more when
     the picture leaves unclear which of its two tones is the ink (see ink.polarity) or shows a
-    sheet on a desk that may be a thick digit's body (see read_pages); the caller keeps the one
-    the model reads with more confidence."""
+    sheet on a desk that may be a thick digit's body (see read_pages), or draws a hollow digit
+    (filled in, then as drawn: see framings); the caller keeps the one the model reads with
+    more confidence."""
     pages = read_pages(img, alternatives=alternatives)
-    return np.concatenate([model.normalise(frame_digit(page, model.size)) for page in pages])
+    framed = [f for page in pages for f in frame_digit(page, model.size)]
+    return np.concatenate([model.normalise(f) for f in (framed if alternatives else framed[:1])])
 
 
-def frame_digit(page: Page, size: tuple[int, int]) -> np.ndarray:
-    """The page's digit framed for the model, the marks drawn with it (an underline, a ring
-    around it) taken out of the ink first, so that the faint ink joining them to the digit does
-    not bring them back (see frame)."""
+def frame_digit(page: Page, size: tuple[int, int]) -> list[np.ndarray]:
+    """The page's digit framed for the model (twice if hollow, see framings), the marks drawn
+    with it (an underline, a ring around it) taken out of the ink first, so that the faint ink
+    joining them to the digit does not bring them back."""
     digit, marks = digit_and_marks(page)
     ink = page.ink
     if marks:
         ink = ink * ~grow(page.parts.mask_of(marks), 1)
-    return frame(ink, page.parts.mask_of(digit), size)
+    return framings(ink, page.parts.mask_of(digit), size)
 
 
 def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
@@ -637,8 +641,14 @@ def underlines(line: tuple, body: tuple) -> bool:
 
 
 def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The digit framed for the model: the first of its framings (filled in, if hollow)."""
+    return framings(ink, digit, size)[0]
+
+
+def framings(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> list[np.ndarray]:
     """Crop the ink to the digit's box, fit it into 20/28 of the field keeping its aspect ratio,
-    and centre it by mass in the field.
+    and centre it by mass in the field; for a hollow digit, twice: its strokes filled in, then
+    as drawn.
 
     Only ink on and beside the digit's parts is kept, so that ruling, specks and other marks
     inside the box do not reach the model; the crop keeps a margin for the strokes' soft edges.
@@ -646,6 +656,12 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
     hundreds: a line a tenth of a pixel wide, and as faint, once fitted) are widened first, with
     a maximum filter, so that they arrive that wide and at their full level (MNIST's strokes
     are 2-3 px wide in the field).
+
+    A hollow digit (an outline font, a 'bubble' digit: see ink.hollow_insides) is judged on its
+    parts and their soft edges (SOFT_EDGE), so that faint ruling running on from them closes in
+    no cell of a grid. Its filled-in reading comes first; the reading as drawn stays for the
+    caller to weigh, since a thin-lined 0 squeezed narrow (a low-resolution one, a pencil's)
+    can look like an outlined 1.
     """
     rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
     if rows.size == 0:
@@ -658,10 +674,24 @@ def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarr
     y0, x0 = max(rows[0] - pad, 0), max(cols[0] - pad, 0)
     y1, x1 = rows[-1] + 1 + pad, cols[-1] + 1 + pad
     ink, digit = ink[y0:y1, x0:x1], digit[y0:y1, x0:x1]
+    drawn = _with_faint_ink(ink, digit)
+    box = (
+        slice(max(rows[0] - y0 - margin, 0), rows[-1] - y0 + 1 + margin),
+        slice(max(cols[0] - x0 - margin, 0), cols[-1] - x0 + 1 + margin),
+    )
+    as_drawn = _fitted(ink, digit, drawn, box, scale, size)
+    insides = hollow_insides(drawn & grow(digit, SOFT_EDGE))
+    if insides is None:
+        return [as_drawn]
+    filled = np.maximum(ink, insides), digit | insides, drawn | insides
+    return [_fitted(*filled, box, scale, size), as_drawn]
+
+
+def _fitted(ink, digit, drawn, box, scale: float, size: tuple[int, int]) -> np.ndarray:
+    """framings' fit of one reading: the drawn ink in the box (widened if a hairline) resized
+    by `scale` and centred by mass in a field of `size`."""
     width = stroke_width(digit)
-    ink = ink * grow(_with_faint_ink(ink, digit), max(1, round(width / 2)))
-    top, left = max(rows[0] - y0 - margin, 0), max(cols[0] - x0 - margin, 0)
-    crop = ink[top : rows[-1] - y0 + 1 + margin, left : cols[-1] - x0 + 1 + margin]
+    crop = (ink * grow(drawn, max(1, round(width / 2))))[box]
     if width * scale < THIN_STROKE:  # a hairline: a 1 px pencil on a large canvas
         crop = max_filter(crop, math.ceil((THIN_STROKE / scale - width) / 2))
     h, w = crop.shape
