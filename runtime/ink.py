@@ -349,17 +349,23 @@ def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
     are round or as wide as a third of the digit. Holes are looked for in the mask with its
     diagonal steps closed (a one-pixel line of a small outline joins its pixels only at their
     corners), and in the mask grown by a pixel (a sketched outline leaves gaps of a pixel or
-    two), grown back to their size.
+    two), grown back to their size. A ring with a stroke running into it from its side (a 1
+    circled, touching the ring) closes in such a hole too, around the stroke's free end; filled,
+    it is a round, solid blob (its box RING_ROUND as wide as tall, RING_CONVEX of its hull), which
+    no digit is, and it is left as drawn.
     """
     box = mask_box(mask)
     if box is None:
         return None
     left, top, right, bottom = box
     lines = _closed_diagonals(mask[top:bottom, left:right])
-    found = holes(lines) | grow(holes(grow(lines, 1)), 1) & ~lines
+    size, line = max(bottom - top, right - left), stroke_width(lines)
+    found = np.zeros_like(lines)
+    for drawn in (lines, grow(lines, 1)):
+        inside = holes(drawn)
+        found |= inside if drawn is lines else grow(inside, 1) & ~lines
     if found.sum() < HOLLOW_SHARE * lines.sum():  # not even with every hole filled
         return None
-    size, line = max(bottom - top, right - left), stroke_width(lines)
     insides = np.zeros_like(found)
     each = parts(found)
     for k in range(len(each)):
@@ -370,6 +376,12 @@ def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
             insides |= each.labels == k + 1
     if insides.sum() < HOLLOW_SHARE * lines.sum():
         return None
+    solid = lines | insides
+    h, w = solid.shape
+    if min(h, w) >= RING_ROUND * max(h, w) and solid.sum() >= RING_CONVEX * polygon_area(
+        hull(solid)
+    ):
+        return None  # a round, solid blob is no digit: a ring with a stroke running into it
     out = np.zeros(mask.shape, bool)
     out[top:bottom, left:right] = insides
     return out

@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from runtime.components import holes, parts, stroke_width
 from runtime.errors import first_line
 from runtime.ink import (
+    RING_CONVEX,
     RING_ROUND,
     NoInkError,
     Page,
@@ -31,9 +32,11 @@ from runtime.ink import (
     find_sheet,
     grow,
     hollow_insides,
+    hull,
     max_filter,
     paint_desk,
     polarity,
+    polygon_area,
     smoothed,
     surface_took_ink,
     turn,
@@ -604,7 +607,10 @@ def _encloses(p, k: int, group: set[int]) -> bool:
     height, in a hole at least RING_ROUND as wide as it is tall. No digit holds a part of itself in
     a closed loop of its own (a 6's loop drawn apart from its stem lies beside the stem's curve,
     in none of its holes), but for a dotted zero: its dot is smaller than that, or lies in a
-    hole narrower than that (a typeset zero's inner bar, as Hack draws it)."""
+    hole narrower than that (a typeset zero's inner bar, as Hack draws it). A ring is round:
+    filled in, it covers RING_CONVEX of its convex hull; the outer line of an outlined 8 or 9
+    closes in the lines around its loops too, but its waist and its tail's bend leave it under
+    0.9 of its hull (0.83-0.90 on the development set of outlined digits; drawn rings 0.97)."""
     rest = group - {k}
     if not rest:
         return False
@@ -618,7 +624,10 @@ def _encloses(p, k: int, group: set[int]) -> bool:
         return False
     rows, cols = np.flatnonzero(closed_in.any(1)), np.flatnonzero(closed_in.any(0))
     tall, wide = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
-    return inner[3] - inner[1] >= ENCLOSED * tall and wide >= RING_ROUND * tall
+    if inner[3] - inner[1] < ENCLOSED * tall or wide < RING_ROUND * tall:
+        return False
+    filled = closed_in | (p.labels[box] == k + 1)
+    return filled.sum() >= RING_CONVEX * polygon_area(hull(filled))
 
 
 def _underlines(p, k: int, group: set[int]) -> bool:

@@ -38,6 +38,7 @@ from runtime.preprocess import (
     ModelInput,
     NoDigitError,
     auto_inputs,
+    digit_and_marks,
     frame,
     frame_digit,
     open_image,
@@ -1953,3 +1954,30 @@ def test_faint_ruling_running_on_from_a_digit_closes_in_no_cell_to_fill(mnist_te
     data, kind = ruled(images[i], np.random.default_rng([9, i]))
     assert "squared" in kind
     assert len(frame_digit(read_page(Image.open(io.BytesIO(data))), MODEL.size)) == 1
+
+
+@pytest.mark.parametrize("i", [84, 110, 128])
+def test_the_outer_line_of_an_outlined_8_is_no_ring_around_it(mnist_test, predictor, i):
+    """Bubble 8s of MNIST test digits: the outer line closes in the lines around the loops, as
+    a ring drawn around a digit closes the digit in, and was taken out as one, the loops' lines
+    left to be read (as a 0 or an 8 by luck). A drawn ring is round: filled in, it covers 0.9 of
+    its convex hull or more; the 8's waist leaves it under that, and the 8 is read whole."""
+    from benchmarks.imagesets import bubble
+
+    images, labels = mnist_test
+    picture = on_paper(bubble(images[i], np.random.default_rng([10, i])))
+    assert digit_and_marks(read_page(picture))[1] == []
+    assert predictor.predict(picture).digit == labels[i] == 8
+
+
+def test_a_ring_with_a_stroke_running_into_it_is_not_filled_as_a_hollow_digit():
+    """A 1 touching the ring drawn around it: with the 1's free end, the ring closes in one long,
+    narrow hole, as an outlined digit's line does; filled, it would be a solid disc (read as a
+    confident 0), which no digit is."""
+    from runtime.ink import hollow_insides
+
+    img = Image.new("L", (100, 100), 0)
+    draw = ImageDraw.Draw(img)
+    draw.ellipse([10, 5, 90, 95], outline=255, width=4)
+    draw.line([(50, 93), (45, 30)], fill=255, width=4)
+    assert hollow_insides(np.asarray(img) > 127) is None
