@@ -55,6 +55,7 @@ SHEET_RIM = 3  # px: a digit within a sheet's box grown by this much is the shee
 SHEET_TILT = 3.0  # degrees: a sheet lying turned this much or more is turned upright to be read
 UNDERLINE = 0.25  # a flat part under a digit, at most this share of its width tall, underlines it
 UNDERLINE_SLACK = 0.1  # ... when it runs along the digit to within this share of its width
+LOOP = 0.05  # a part that closes in a hole this share of its box is a loop (see _encloses)
 ENCLOSED = 0.4  # a ring around a digit: the digit is at least this share of the ring's hole tall
 NEAR, FAR = 0.2, 0.5  # how far (share of the digit's size) a small / large part may lie from it
 
@@ -607,10 +608,13 @@ def _encloses(p, k: int, group: set[int]) -> bool:
     height, in a hole at least RING_ROUND as wide as it is tall. No digit holds a part of itself in
     a closed loop of its own (a 6's loop drawn apart from its stem lies beside the stem's curve,
     in none of its holes), but for a dotted zero: its dot is smaller than that, or lies in a
-    hole narrower than that (a typeset zero's inner bar, as Hack draws it). A ring is round:
-    filled in, it covers RING_CONVEX of its convex hull; the outer line of an outlined 8 or 9
-    closes in the lines around its loops too, but its waist and its tail's bend leave it under
-    0.9 of its hull (0.83-0.90 on the development set of outlined digits; drawn rings 0.97)."""
+    hole narrower than that (a typeset zero's inner bar, as Hack draws it). The outer line of an
+    outlined 8 or 9 closes in the lines around its loops as a ring would; where the rest is
+    nothing but such loops (see _loop), the ring must be round: filled in, it covers RING_CONVEX
+    of its convex hull, and the 8's waist or the 9's bent tail leave it under that (0.83-0.90 on
+    the development set of outlined digits; drawn rings 0.975-0.989). A box of a form need not
+    be convex (the page's edge beside a comb left one at 0.82 of its hull) when the digit in it
+    is drawn with strokes, not loops alone."""
     rest = group - {k}
     if not rest:
         return False
@@ -626,8 +630,19 @@ def _encloses(p, k: int, group: set[int]) -> bool:
     tall, wide = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     if inner[3] - inner[1] < ENCLOSED * tall or wide < RING_ROUND * tall:
         return False
+    if not all(_loop(p, j) for j in rest):  # a digit in a ring or a box, as drawn
+        return True
     filled = closed_in | (p.labels[box] == k + 1)
     return filled.sum() >= RING_CONVEX * polygon_area(hull(filled))
+
+
+def _loop(p, k: int) -> bool:
+    """Whether part k closes in a hole of at least LOOP of its box: a loop, such as the line
+    around an outlined digit's loop."""
+    left, top, right, bottom = p.box([k])
+    return holes(p.labels[top:bottom, left:right] == k + 1).sum() >= LOOP * (bottom - top) * (
+        right - left
+    )
 
 
 def _underlines(p, k: int, group: set[int]) -> bool:
