@@ -360,6 +360,8 @@ def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
     left, top, right, bottom = box
     lines = _closed_diagonals(mask[top:bottom, left:right])
     size, line = max(bottom - top, right - left), stroke_width(lines)
+    if HOLLOW_LINE * line > HOLLOW_WIDE * size:  # no hole can be wider than the lines and
+        return None  # narrow enough: strokes this thick are solid (most digits end here)
     found = np.zeros_like(lines)
     for drawn in (lines, grow(lines, 1)):
         inside = holes(drawn)
