@@ -362,10 +362,7 @@ def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
     size, line = max(bottom - top, right - left), stroke_width(lines)
     if HOLLOW_LINE * line > HOLLOW_WIDE * size:  # no hole can be wider than the lines and
         return None  # narrow enough: strokes this thick are solid (most digits end here)
-    found = np.zeros_like(lines)
-    for drawn in (lines, grow(lines, 1)):
-        inside = holes(drawn)
-        found |= inside if drawn is lines else grow(inside, 1) & ~lines
+    found = holes(lines) | grow(holes(grow(lines, 1)), 1) & ~lines
     if found.sum() < HOLLOW_SHARE * lines.sum():  # not even with every hole filled
         return None
     insides = np.zeros_like(found)
@@ -379,10 +376,8 @@ def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
     if insides.sum() < HOLLOW_SHARE * lines.sum():
         return None
     solid = lines | insides
-    h, w = solid.shape
-    if min(h, w) >= RING_ROUND * max(h, w) and solid.sum() >= RING_CONVEX * polygon_area(
-        hull(solid)
-    ):
+    round_box = min(solid.shape) >= RING_ROUND * max(solid.shape)
+    if round_box and solid.sum() >= RING_CONVEX * polygon_area(hull(solid)):
         return None  # a round, solid blob is no digit: a ring with a stroke running into it
     out = np.zeros(mask.shape, bool)
     out[top:bottom, left:right] = insides
