@@ -376,8 +376,7 @@ def hollow_insides(mask: np.ndarray) -> np.ndarray | None:
     if insides.sum() < HOLLOW_SHARE * lines.sum():
         return None
     solid = lines | insides
-    round_box = min(solid.shape) >= RING_ROUND * max(solid.shape)
-    if round_box and solid.sum() >= RING_CONVEX * polygon_area(hull(solid)):
+    if min(solid.shape) >= RING_ROUND * max(solid.shape) and convex(solid):
         return None  # a round, solid blob is no digit: a ring with a stroke running into it
     out = np.zeros(mask.shape, bool)
     out[top:bottom, left:right] = insides
@@ -694,6 +693,12 @@ def largest_quadrilateral(polygon: np.ndarray) -> float:
     return float((one + other).max() / 2)
 
 
+def convex(filled: np.ndarray) -> bool:
+    """Whether a mask (a ring or a digit with its holes filled in) covers RING_CONVEX of its
+    convex hull: round and full, as a ring is, not waisted or bent."""
+    return float(filled.sum()) >= RING_CONVEX * polygon_area(hull(filled))
+
+
 def polygon_area(polygon: np.ndarray) -> float:
     """The area of a polygon given by its corners (n, 2) in order (the shoelace formula)."""
     x, y = polygon[:, 0], polygon[:, 1]
@@ -882,7 +887,7 @@ def without_ring(page: Page) -> Page | None:
     mine = found.labels[box] == k + 1
     filled = mine | holes(mine)
     area = float(filled.sum())
-    if area > RING_ELLIPSE * np.pi / 4 * h * w or area < RING_CONVEX * polygon_area(hull(filled)):
+    if area > RING_ELLIPSE * np.pi / 4 * h * w or not convex(filled):
         return None
     depth = max(1, round(RING_RIM * stroke_width(mine)))
     rim = mine & grow(np.pad(~filled, 1, constant_values=True), depth)[1:-1, 1:-1]

@@ -22,21 +22,19 @@ from PIL import Image, UnidentifiedImageError
 from runtime.components import holes, parts, stroke_width
 from runtime.errors import first_line
 from runtime.ink import (
-    RING_CONVEX,
     RING_ROUND,
     NoInkError,
     Page,
     Turn,
     clean,
+    convex,
     find_page,
     find_sheet,
     grow,
     hollow_insides,
-    hull,
     max_filter,
     paint_desk,
     polarity,
-    polygon_area,
     smoothed,
     surface_took_ink,
     turn,
@@ -392,19 +390,19 @@ def auto_inputs(img: Image.Image, model: ModelInput, alternatives: bool = True) 
     (filled in, then as drawn: see framings); the caller keeps the one the model reads with
     more confidence."""
     pages = read_pages(img, alternatives=alternatives)
-    framed = [f for page in pages for f in frame_digit(page, model.size)]
-    return np.concatenate([model.normalise(f) for f in (framed if alternatives else framed[:1])])
+    framed = [f for page in pages for f in frame_digit(page, model.size, alternatives)]
+    return np.concatenate([model.normalise(f) for f in framed])
 
 
-def frame_digit(page: Page, size: tuple[int, int]) -> list[np.ndarray]:
-    """The page's digit framed for the model (twice if hollow, see framings), the marks drawn
-    with it (an underline, a ring around it) taken out of the ink first, so that the faint ink
-    joining them to the digit does not bring them back."""
+def frame_digit(page: Page, size: tuple[int, int], as_drawn_too: bool = True) -> list[np.ndarray]:
+    """The page's digit framed for the model (twice if hollow and `as_drawn_too`, see
+    framings), the marks drawn with it (an underline, a ring around it) taken out of the ink
+    first, so that the faint ink joining them to the digit does not bring them back."""
     digit, marks = digit_and_marks(page)
     ink = page.ink
     if marks:
         ink = ink * ~grow(page.parts.mask_of(marks), 1)
-    return framings(ink, page.parts.mask_of(digit), size)
+    return framings(ink, page.parts.mask_of(digit), size, as_drawn_too)
 
 
 def read_page(img: Image.Image, side: int = WORK_SIDE) -> Page:
@@ -610,11 +608,11 @@ def _encloses(p, k: int, group: set[int]) -> bool:
     in none of its holes), but for a dotted zero: its dot is smaller than that, or lies in a
     hole narrower than that (a typeset zero's inner bar, as Hack draws it). The outer line of an
     outlined 8 or 9 closes in the lines around its loops as a ring would; where the rest is
-    nothing but such loops (see _loop), the ring must be round: filled in, it covers RING_CONVEX
-    of its convex hull, and the 8's waist or the 9's bent tail leave it under that (0.83-0.90 on
-    the development set of outlined digits; drawn rings 0.975-0.989). A box of a form need not
-    be convex (the page's edge beside a comb left one at 0.82 of its hull) when the digit in it
-    is drawn with strokes, not loops alone."""
+    nothing but such loops (see _loop), the ring must be round (ink.convex: filled in, it
+    covers RING_CONVEX of its convex hull), and the 8's waist or the 9's bent tail leave it
+    under that (0.83-0.90 on the development set of outlined digits; drawn rings 0.975-0.989).
+    A box of a form need not be convex (the page's edge beside a comb left one at 0.82 of its
+    hull) when the digit in it is drawn with strokes, not loops alone."""
     rest = group - {k}
     if not rest:
         return False
@@ -632,8 +630,7 @@ def _encloses(p, k: int, group: set[int]) -> bool:
         return False
     if not all(_loop(p, j) for j in rest):  # a digit in a ring or a box, as drawn
         return True
-    filled = closed_in | (p.labels[box] == k + 1)
-    return filled.sum() >= RING_CONVEX * polygon_area(hull(filled))
+    return convex(closed_in | (p.labels[box] == k + 1))
 
 
 def _loop(p, k: int) -> bool:
@@ -666,13 +663,15 @@ def underlines(line: tuple, body: tuple) -> bool:
 
 def frame(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The digit framed for the model: the first of its framings (filled in, if hollow)."""
-    return framings(ink, digit, size)[0]
+    return framings(ink, digit, size, as_drawn_too=False)[0]
 
 
-def framings(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> list[np.ndarray]:
+def framings(
+    ink: np.ndarray, digit: np.ndarray, size: tuple[int, int], as_drawn_too: bool = True
+) -> list[np.ndarray]:
     """Crop the ink to the digit's box, fit it into 20/28 of the field keeping its aspect ratio,
-    and centre it by mass in the field; for a hollow digit, twice: its strokes filled in, then
-    as drawn.
+    and centre it by mass in the field; for a hollow digit, its strokes filled in, then (if
+    `as_drawn_too`) as drawn.
 
     Only ink on and beside the digit's parts is kept, so that ruling, specks and other marks
     inside the box do not reach the model; the crop keeps a margin for the strokes' soft edges.
@@ -703,12 +702,13 @@ def framings(ink: np.ndarray, digit: np.ndarray, size: tuple[int, int]) -> list[
         slice(max(rows[0] - y0 - margin, 0), rows[-1] - y0 + 1 + margin),
         slice(max(cols[0] - x0 - margin, 0), cols[-1] - x0 + 1 + margin),
     )
-    as_drawn = _fitted(ink, digit, drawn, box, scale, size)
     insides = hollow_insides(drawn & grow(digit, SOFT_EDGE))
-    if insides is None:
-        return [as_drawn]
-    filled = np.maximum(ink, insides), digit | insides, drawn | insides
-    return [_fitted(*filled, box, scale, size), as_drawn]
+    readings = (
+        [] if insides is None else [(np.maximum(ink, insides), digit | insides, drawn | insides)]
+    )
+    if insides is None or as_drawn_too:
+        readings.append((ink, digit, drawn))
+    return [_fitted(*reading, box, scale, size) for reading in readings]
 
 
 def _fitted(ink, digit, drawn, box, scale: float, size: tuple[int, int]) -> np.ndarray:
