@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.imagesets import CATEGORIES, write_set  # noqa: E402
+from benchmarks.imagesets import CATEGORIES, FONT_CATEGORIES, write_set  # noqa: E402
 from runtime.predict import likelier  # noqa: E402
 from runtime.preprocess import (  # noqa: E402
     ImageError,
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
         print("|---|---:|---|" + "---:|" * len(models) + "---:|")
         for category in args.categories.split(","):
             count = 10000 if category == "mnist" else args.count
-            fonts = args.fonts if category in ("fonts", "handfonts") else "all"
+            fonts = args.fonts if category in FONT_CATEGORIES else "all"
             folder = (
                 args.work
                 / f"seed{args.seed}-{count}"

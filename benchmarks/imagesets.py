@@ -63,6 +63,8 @@ CATEGORIES = (
     "forms", "angle", "hue", "pencil", "outline",
 )  # fmt: skip
 
+FONT_CATEGORIES = ("fonts", "handfonts", "outline")  # drawn with fonts: --fonts picks which
+
 # Debian font packages, as directories under /usr/share/fonts; "dev" fonts were used while
 # writing the preprocessing, "heldout" ones only to measure it.
 TYPESET_FONTS = {
